@@ -1,0 +1,105 @@
+//! Wiring: command line → configuration → telemetry → session → front end → exit code.
+//!
+//! This is where the process-wide decisions live: which front end runs, the exit codes
+//! (0 normal, 2 invalid configuration, 128+N after signal N), and the bounded telemetry
+//! flush that keeps exit prompt whatever state the collector is in.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::chat::ChatSession;
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::ollama::OllamaClient;
+use crate::repl::signals::Signals;
+use crate::repl::{interactive, piped};
+use crate::telemetry;
+
+/// The most time spent flushing telemetry at exit. Data still pending after this is
+/// dropped: a chatbot that hangs on exit because a collector is down gets uninstalled.
+pub const FLUSH_BUDGET: Duration = Duration::from_millis(1500);
+
+/// Exit code for invalid configuration (as with clap's own usage errors).
+const EXIT_CONFIG: u8 = 2;
+
+/// Runs the program and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return config_error(first_line(&e.to_string())),
+    };
+    let config = match Config::from_env(cli) {
+        Ok(config) => config,
+        Err(e) => return config_error(&e.to_string()),
+    };
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("chatbot-worker")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Exporters are built inside the runtime: the gRPC one spawns its connection task on it.
+    let telemetry = {
+        let _inside = runtime.enter();
+        match telemetry::init(&config) {
+            Ok(t) => Arc::new(t),
+            Err(e) => return config_error(&e.to_string()),
+        }
+    };
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    tracing::info!(
+        model = %config.model,
+        ollama = %config.ollama_url,
+        telemetry = telemetry.enabled(),
+        "chatbot-otel started"
+    );
+
+    let interactive_mode = std::io::stdin().is_terminal();
+    let signals = Signals::install(&runtime, telemetry.clone(), !interactive_mode, FLUSH_BUDGET);
+    let mut session = ChatSession::new(
+        OllamaClient::new(config.ollama_url.clone(), config.ollama_timeout),
+        telemetry.clone(),
+        config.model.clone(),
+        config.temperature,
+        config.system_prompt.clone(),
+        config.capture_content,
+    );
+    let code = if interactive_mode {
+        interactive::run(&runtime, &mut session, &config, &signals)
+    } else {
+        piped::run(&runtime, &mut session, &config, &signals)
+    };
+
+    tracing::info!(turns = session.turns(), "chatbot-otel exiting");
+    telemetry.shutdown(FLUSH_BUDGET);
+    // Don't wait for runtime tasks (a stuck export, the signal watcher) on the way out.
+    runtime.shutdown_background();
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn config_error(message: &str) -> ExitCode {
+    eprintln!("error: {}", message.trim_start_matches("error: "));
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}

@@ -1,0 +1,150 @@
+//! What can go wrong when talking to Ollama, classified the way telemetry needs it.
+//!
+//! Each failure has two faces: a low-cardinality [`ErrorKind`] that becomes the
+//! `error.type` attribute and the `error_type` metric label (safe to aggregate on), and a
+//! one-line message for the person at the prompt that says what happened *and what to do*.
+//! Raw error text (which can echo the prompt) goes into the message and the span's
+//! exception event, never into a metric label.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The `error.type` values this program emits. The set is closed on purpose: a new value
+/// means a new series in every dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Nothing listens at the Ollama URL (or the host cannot be reached at all).
+    ConnectionRefused,
+    /// No answer within the configured timeout (first byte, or between two chunks).
+    Timeout,
+    /// HTTP 404 from `/api/chat`: the model is not pulled.
+    ModelNotFound,
+    /// Any other HTTP error status; the label is `http_<status>`.
+    Http(u16),
+    /// An `{"error": …}` line in the stream.
+    StreamError,
+    /// The stream ended, or the connection broke, before the final `done:true` chunk.
+    StreamInterrupted,
+    /// A line that is not valid JSON, or not a chat chunk.
+    InvalidResponse,
+}
+
+impl ErrorKind {
+    /// The value of `error.type`.
+    pub fn as_label(&self) -> String {
+        match self {
+            ErrorKind::ConnectionRefused => "connection_refused".into(),
+            ErrorKind::Timeout => "timeout".into(),
+            ErrorKind::ModelNotFound => "model_not_found".into(),
+            ErrorKind::Http(status) => format!("http_{status}"),
+            ErrorKind::StreamError => "stream_error".into(),
+            ErrorKind::StreamInterrupted => "stream_interrupted".into(),
+            ErrorKind::InvalidResponse => "invalid_response".into(),
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_label())
+    }
+}
+
+/// A failed request to Ollama.
+#[derive(Debug, thiserror::Error)]
+pub enum OllamaError {
+    #[error("cannot reach Ollama at {url}: {detail}")]
+    Connect { url: String, detail: String },
+    #[error("Ollama did not answer within {} s", .after.as_secs_f64())]
+    Timeout { after: Duration },
+    #[error("model '{model}' not found")]
+    ModelNotFound { model: String },
+    #[error("Ollama answered HTTP {status}: {message}")]
+    Http { status: u16, message: String },
+    #[error("Ollama reported an error mid-stream: {message}")]
+    Stream { message: String },
+    #[error("the reply stream ended before the final chunk: {detail}")]
+    Interrupted { detail: String },
+    #[error("Ollama sent a line that is not a valid chat chunk: {detail}")]
+    InvalidResponse { detail: String },
+}
+
+impl OllamaError {
+    /// The telemetry class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            OllamaError::Connect { .. } => ErrorKind::ConnectionRefused,
+            OllamaError::Timeout { .. } => ErrorKind::Timeout,
+            OllamaError::ModelNotFound { .. } => ErrorKind::ModelNotFound,
+            OllamaError::Http { status, .. } => ErrorKind::Http(*status),
+            OllamaError::Stream { .. } => ErrorKind::StreamError,
+            OllamaError::Interrupted { .. } => ErrorKind::StreamInterrupted,
+            OllamaError::InvalidResponse { .. } => ErrorKind::InvalidResponse,
+        }
+    }
+
+    /// One line for the user: what happened, then what to do about it.
+    pub fn user_message(&self) -> String {
+        match self {
+            OllamaError::Connect { url, .. } => format!(
+                "Cannot reach Ollama at {url}. Start it with `ollama serve` (or point --ollama-url / OLLAMA_HOST at it), then send your message again."
+            ),
+            OllamaError::Timeout { after } => format!(
+                "Ollama did not answer within {} s. The model may still be loading; try again, or raise --timeout.",
+                after.as_secs_f64()
+            ),
+            OllamaError::ModelNotFound { model } => format!(
+                "Model '{model}' is not available in Ollama. Run `ollama pull {model}`, or pick another with /models and /model NAME."
+            ),
+            OllamaError::Http { status, message } => format!(
+                "Ollama answered HTTP {status}: {}. Check `ollama serve`'s log, then try again.",
+                one_line(message)
+            ),
+            OllamaError::Stream { message } => format!(
+                "Ollama failed mid-reply: {}. Your conversation is kept; send the message again.",
+                one_line(message)
+            ),
+            OllamaError::Interrupted { detail } => format!(
+                "The reply was cut off ({}). Your conversation is kept; send the message again.",
+                one_line(detail)
+            ),
+            OllamaError::InvalidResponse { detail } => format!(
+                "Ollama sent something that is not a chat reply ({}). Is --ollama-url pointing at Ollama?",
+                one_line(detail)
+            ),
+        }
+    }
+}
+
+/// Keeps a server-supplied text on one line and bounded in length.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::text::truncate(&flat, 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `error.type` values are the documented, low-cardinality strings.
+    #[test]
+    fn labels() {
+        assert_eq!(ErrorKind::Http(503).as_label(), "http_503");
+        assert_eq!(ErrorKind::ModelNotFound.as_label(), "model_not_found");
+        let e = OllamaError::Interrupted {
+            detail: "x".into(),
+        };
+        assert_eq!(e.kind().as_label(), "stream_interrupted");
+    }
+
+    /// The user's message is one line even when the server's text is not.
+    #[test]
+    fn user_message_is_one_line() {
+        let e = OllamaError::Http {
+            status: 500,
+            message: "line one\nline two".into(),
+        };
+        assert!(!e.user_message().contains('\n'));
+        assert!(e.user_message().contains("line one line two"));
+    }
+}

@@ -1,0 +1,304 @@
+//! A small Ollama client: `POST /api/chat` as a stream of chunks, `GET /api/tags`.
+//!
+//! This module knows HTTP and Ollama's wire format, and nothing about OpenTelemetry: the
+//! caller passes in the headers to send (that is where the W3C `traceparent` goes) and
+//! decides what to record about each step. Keeping transport and instrumentation apart is
+//! what lets `crate::chat::turn` read as a list of spans.
+//!
+//! Two timeouts guard a request: one for the response headers (Ollama sends nothing at all
+//! until the model is loaded and the prompt evaluated, which can take minutes on a cold
+//! start) and the same one between two chunks of the stream. There is deliberately no total
+//! deadline: a long answer is not a stuck one.
+
+mod error;
+pub mod ndjson;
+pub mod wire;
+
+pub use error::{ErrorKind, OllamaError};
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use url::Url;
+
+use self::ndjson::LineDecoder;
+use self::wire::{ChatChunk, ChatRequest, ErrorBody, ModelInfo, TagsResponse};
+
+/// How long to wait for a TCP connection to a local server before calling it down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A client for one Ollama server.
+#[derive(Debug, Clone)]
+pub struct OllamaClient {
+    http: reqwest::Client,
+    base: Url,
+    timeout: Duration,
+}
+
+impl OllamaClient {
+    /// `base` is the server root (`http://localhost:11434`); `timeout` bounds the wait for
+    /// the response headers and for each later chunk.
+    pub fn new(base: Url, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .tcp_nodelay(true)
+            .user_agent(concat!("chatbot-otel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a reqwest client with no TLS or proxy settings always builds");
+        OllamaClient {
+            http,
+            base,
+            timeout,
+        }
+    }
+
+    /// The server root this client talks to.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The full URL of the chat endpoint (recorded as `url.full`).
+    pub fn chat_url(&self) -> Url {
+        self.endpoint("api/chat")
+    }
+
+    fn endpoint(&self, path: &str) -> Url {
+        // `join` would drop the last path segment of a base without a trailing slash, and
+        // OLLAMA_HOST may carry a reverse-proxy prefix such as `/ollama`.
+        let mut url = self.base.clone();
+        let prefix = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{prefix}/{path}"));
+        url
+    }
+
+    /// Sends the chat request and waits for the response headers. A non-2xx status is
+    /// turned into an error here, with Ollama's `{"error": …}` text when there is one.
+    pub async fn start_chat(
+        &self,
+        request: &ChatRequest<'_>,
+        headers: HeaderMap,
+    ) -> Result<ChatStream, OllamaError> {
+        let url = self.chat_url();
+        let send = self
+            .http
+            .post(url.clone())
+            .headers(headers)
+            .header(reqwest::header::ACCEPT, "application/x-ndjson")
+            .json(request)
+            .send();
+        let response = match tokio::time::timeout(self.timeout, send).await {
+            Err(_) => return Err(OllamaError::Timeout { after: self.timeout }),
+            Ok(Err(e)) => return Err(self.transport_error(e)),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(ChatStream {
+                response,
+                decoder: LineDecoder::new(),
+                idle_timeout: self.timeout,
+                ended: false,
+            });
+        }
+        let body = tokio::time::timeout(self.timeout, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        Err(status_error(status, &body, request.model))
+    }
+
+    /// Lists the models Ollama has pulled (`GET /api/tags`).
+    pub async fn list_models(&self, timeout: Duration) -> Result<Vec<ModelInfo>, OllamaError> {
+        let get = self.http.get(self.endpoint("api/tags")).send();
+        let response = match tokio::time::timeout(timeout, get).await {
+            Err(_) => return Err(OllamaError::Timeout { after: timeout }),
+            Ok(Err(e)) => return Err(self.transport_error(e)),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status();
+        let body = tokio::time::timeout(timeout, response.text())
+            .await
+            .map_err(|_| OllamaError::Timeout { after: timeout })?
+            .map_err(|e| self.transport_error(e))?;
+        if !status.is_success() {
+            return Err(status_error(status, &body, ""));
+        }
+        let tags: TagsResponse =
+            serde_json::from_str(&body).map_err(|e| OllamaError::InvalidResponse {
+                detail: format!("/api/tags: {e}"),
+            })?;
+        Ok(tags.models)
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> OllamaError {
+        if e.is_timeout() {
+            OllamaError::Timeout {
+                after: self.timeout,
+            }
+        } else if e.is_connect() {
+            OllamaError::Connect {
+                url: self.base.to_string().trim_end_matches('/').to_string(),
+                detail: root_cause(&e),
+            }
+        } else {
+            OllamaError::Interrupted {
+                detail: root_cause(&e),
+            }
+        }
+    }
+}
+
+/// Does `available` (names from `/api/tags`, always with a tag) contain `model`?
+/// A name without a tag means `:latest`, as in Ollama itself.
+pub fn has_model(available: &[ModelInfo], model: &str) -> bool {
+    let wanted = if model.contains(':') {
+        model.to_string()
+    } else {
+        format!("{model}:latest")
+    };
+    available.iter().any(|m| m.name == wanted || m.name == model)
+}
+
+fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
+    // Ollama's errors are `{"error": "..."}`; anything else (a proxy's HTML, gin's plain
+    // `404 page not found`) is reported as sent.
+    let message = serde_json::from_str::<ErrorBody>(body)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| body.trim().to_string());
+    // Act on the status, not the wording: the 404 text changed across Ollama versions. A
+    // 404 without a JSON error body is a wrong URL, not a missing model.
+    if status == StatusCode::NOT_FOUND && message.contains("not found") && body.contains("error")
+    {
+        return OllamaError::ModelNotFound {
+            model: model.to_string(),
+        };
+    }
+    OllamaError::Http {
+        status: status.as_u16(),
+        message: if message.is_empty() {
+            status.canonical_reason().unwrap_or("").to_string()
+        } else {
+            message
+        },
+    }
+}
+
+/// The innermost cause of a reqwest error: "connection refused" rather than
+/// "error sending request for url (...)".
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The body of a streamed chat reply, read one parsed chunk at a time.
+#[derive(Debug)]
+pub struct ChatStream {
+    response: reqwest::Response,
+    decoder: LineDecoder,
+    idle_timeout: Duration,
+    ended: bool,
+}
+
+impl ChatStream {
+    /// The HTTP status of the response (recorded on the request span).
+    pub fn status(&self) -> u16 {
+        self.response.status().as_u16()
+    }
+
+    /// The next chunk, `Ok(None)` at the end of the body. An `{"error": …}` line becomes
+    /// [`OllamaError::Stream`] whatever the HTTP status was, as in Ollama's own Go client.
+    pub async fn next_chunk(&mut self) -> Result<Option<ChatChunk>, OllamaError> {
+        loop {
+            if let Some(line) = self.decoder.next_line() {
+                return parse_chunk(&line).map(Some);
+            }
+            if self.ended {
+                return match self.decoder.finish() {
+                    Some(rest) => parse_chunk(&rest).map(Some),
+                    None => Ok(None),
+                };
+            }
+            match tokio::time::timeout(self.idle_timeout, self.response.chunk()).await {
+                Err(_) => {
+                    return Err(OllamaError::Timeout {
+                        after: self.idle_timeout,
+                    })
+                }
+                Ok(Err(e)) => {
+                    return Err(OllamaError::Interrupted {
+                        detail: root_cause(&e),
+                    })
+                }
+                Ok(Ok(None)) => self.ended = true,
+                Ok(Ok(Some(bytes))) => self.decoder.push(&bytes),
+            }
+        }
+    }
+}
+
+fn parse_chunk(line: &[u8]) -> Result<ChatChunk, OllamaError> {
+    let chunk: ChatChunk =
+        serde_json::from_slice(line).map_err(|e| OllamaError::InvalidResponse {
+            detail: format!("{e} in {:?}", crate::text::truncate(&String::from_utf8_lossy(line), 60)),
+        })?;
+    match chunk.error {
+        Some(message) if !message.is_empty() => Err(OllamaError::Stream { message }),
+        _ => Ok(chunk),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reverse-proxy prefix in the base URL is kept.
+    #[test]
+    fn endpoint_keeps_prefix() {
+        let c = OllamaClient::new(
+            Url::parse("http://h:1/ollama").unwrap(),
+            Duration::from_secs(1),
+        );
+        assert_eq!(c.chat_url().as_str(), "http://h:1/ollama/api/chat");
+        let c = OllamaClient::new(Url::parse("http://h:1/").unwrap(), Duration::from_secs(1));
+        assert_eq!(c.chat_url().as_str(), "http://h:1/api/chat");
+    }
+
+    /// 404 with Ollama's JSON error is a missing model; a plain 404 is a wrong URL.
+    #[test]
+    fn classifies_404() {
+        let e = status_error(
+            StatusCode::NOT_FOUND,
+            r#"{"error":"model 'x' not found"}"#,
+            "x",
+        );
+        assert_eq!(e.kind(), ErrorKind::ModelNotFound);
+        let e = status_error(StatusCode::NOT_FOUND, "404 page not found", "x");
+        assert_eq!(e.kind(), ErrorKind::Http(404));
+        let e = status_error(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"boom"}"#, "x");
+        assert_eq!(e.to_string(), "Ollama answered HTTP 500: boom");
+    }
+
+    /// A name without a tag matches `:latest`.
+    #[test]
+    fn model_matching() {
+        let models: Vec<ModelInfo> =
+            serde_json::from_str(r#"[{"name":"llama3.2:latest"},{"name":"qwen3:0.6b"}]"#).unwrap();
+        assert!(has_model(&models, "llama3.2"));
+        assert!(has_model(&models, "qwen3:0.6b"));
+        assert!(!has_model(&models, "qwen3"));
+    }
+
+    /// An error line is an error even with HTTP 200; junk is an invalid response.
+    #[test]
+    fn parse_errors() {
+        let e = parse_chunk(br#"{"error":"unexpected EOF"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::StreamError);
+        let e = parse_chunk(b"<html>").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+    }
+}

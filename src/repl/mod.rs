@@ -1,0 +1,234 @@
+//! The two front ends — an interactive terminal and a pipe — and what they share.
+//!
+//! Both read a line, parse it with [`crate::commands::parse`], and either run a command or
+//! a chat turn. They differ only in where text goes: interactively, everything is on the
+//! terminal and status lines are dimmed; piped, stdout carries nothing but reply text so
+//! `chatbot-otel < questions.txt > answers.txt` works, and every status line goes to stderr.
+
+pub mod interactive;
+pub mod piped;
+pub mod signals;
+pub mod style;
+
+use std::future::Future;
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use crate::chat::ChatSession;
+use crate::commands::{Command, HELP};
+use crate::config::{parse_temperature_value, Config};
+use crate::ollama::{has_model, OllamaError};
+use crate::telemetry::metrics::TurnStatus;
+use self::style::Style;
+
+/// How long `/model` and `/models` wait for Ollama's model list.
+const TAGS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where each kind of text goes, with or without colour.
+#[derive(Debug, Clone, Copy)]
+pub struct Console {
+    pub interactive: bool,
+    pub style: Style,
+}
+
+impl Console {
+    /// Output of a command (`/help`, `/models`…).
+    pub fn info(&self, text: &str) {
+        if self.interactive {
+            println!("{text}");
+        } else {
+            eprintln!("{text}");
+        }
+    }
+
+    /// A secondary line such as the trace link: dimmed on a terminal, stderr in a pipe.
+    pub fn status(&self, text: &str) {
+        if self.interactive {
+            println!("{}", self.style.dim(text));
+        } else {
+            eprintln!("{text}");
+        }
+    }
+
+    pub fn warn(&self, text: &str) {
+        eprintln!("{}", self.style.yellow(&format!("warning: {text}")));
+    }
+
+    pub fn error(&self, text: &str) {
+        eprintln!("{}", self.style.red(&format!("error: {text}")));
+    }
+}
+
+/// Whether the loop goes on after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+/// Runs one chat turn and reports it: reply on stdout, then error and trace lines.
+pub fn chat_turn(
+    rt: &Runtime,
+    session: &mut ChatSession,
+    prompt: &str,
+    console: &Console,
+    config: &Config,
+    cancel: impl Future<Output = ()>,
+) -> TurnStatus {
+    let mut stdout = std::io::stdout();
+    let report = rt.block_on(session.send(prompt, &mut stdout, cancel));
+    // End the reply's line. A failed turn with no text printed leaves stdout untouched.
+    if report.status == TurnStatus::Success || !report.reply.is_empty() {
+        let _ = writeln!(stdout).and_then(|_| stdout.flush());
+    }
+    if let Some(error) = &report.error {
+        console.error(&error.user_message());
+    } else if report.status == TurnStatus::Cancelled && console.interactive {
+        console.status("(cancelled; the conversation is as it was before this message)");
+    }
+    if let Some(trace_id) = report.trace_id {
+        console.status(&format!(
+            "trace: {trace_id}  {}/trace/{trace_id}",
+            config.jaeger_ui_url
+        ));
+    }
+    report.status
+}
+
+/// Runs a slash command against the session.
+pub fn run_command(
+    rt: &Runtime,
+    session: &mut ChatSession,
+    command: Command,
+    console: &Console,
+    config: &Config,
+) -> Flow {
+    match command {
+        Command::Bye => return Flow::Quit,
+        Command::Help => console.info(&help_text(session, config)),
+        Command::Clear => {
+            session.clear();
+            console.info("Cleared the conversation (the system prompt is kept).");
+        }
+        Command::Model(None) => console.info(&format!("Model: {}", session.model())),
+        Command::Model(Some(name)) => {
+            match rt.block_on(session.client().list_models(TAGS_TIMEOUT)) {
+                Ok(models) if !has_model(&models, &name) => console.warn(&format!(
+                    "model '{name}' is not pulled in Ollama; run `ollama pull {name}` before chatting"
+                )),
+                Ok(_) => {}
+                Err(e) => console.warn(&format!(
+                    "could not check that '{name}' is pulled: {}",
+                    e.user_message()
+                )),
+            }
+            session.set_model(name.clone());
+            console.info(&format!("Model set to {name}."));
+        }
+        Command::Models => match rt.block_on(session.client().list_models(TAGS_TIMEOUT)) {
+            Ok(models) if models.is_empty() => {
+                console.info("Ollama has no models yet. Pull one with `ollama pull llama3.1:8b`.")
+            }
+            Ok(models) => {
+                let mut lines = Vec::with_capacity(models.len());
+                for m in &models {
+                    let current = if m.name == session.model()
+                        || m.name == format!("{}:latest", session.model())
+                    {
+                        "*"
+                    } else {
+                        " "
+                    };
+                    lines.push(format!(
+                        "{current} {:<28} {:>8} {:>7} {}",
+                        m.name,
+                        format!("{:.1} GB", m.size as f64 / 1e9),
+                        m.details.parameter_size,
+                        m.details.quantization_level
+                    ));
+                }
+                console.info(&lines.join("\n"));
+            }
+            Err(e) => console.error(&e.user_message()),
+        },
+        Command::SetTemperature(raw) => match parse_temperature_value(&raw) {
+            Ok(t) => {
+                session.set_temperature(t);
+                console.info(&format!("Set temperature to {t}."));
+            }
+            Err(why) => console.error(&why),
+        },
+        Command::System(None) => console.info(&format!(
+            "System prompt: {}",
+            session.system_prompt().unwrap_or("(none)")
+        )),
+        Command::System(Some(text)) => {
+            session.set_system_prompt(Some(text));
+            console.info("Set the system prompt.");
+        }
+        Command::History => {
+            if session.history().is_empty() {
+                console.info("(no messages yet)");
+            } else {
+                let lines: Vec<String> = session
+                    .history()
+                    .iter()
+                    .map(|m| format!("{}: {}", m.role.as_str(), m.content))
+                    .collect();
+                console.info(&lines.join("\n"));
+            }
+        }
+        Command::Usage(usage) => console.error(&format!("usage: {usage}")),
+        Command::Unknown(name) => console.error(&format!(
+            "unknown command '{name}'. Type /help for the list of commands."
+        )),
+    }
+    Flow::Continue
+}
+
+fn help_text(session: &ChatSession, config: &Config) -> String {
+    let mut text = String::from("Commands:\n");
+    for (command, what) in HELP {
+        text.push_str(&format!("  {command:<22} {what}\n"));
+    }
+    text.push_str("\nType a message to chat. Between lines of \"\"\" a message may span several lines.\n");
+    text.push_str("Ctrl-C stops a reply; Ctrl-D or /bye leaves.\n\n");
+    text.push_str(&format!("Model:       {} (temperature {})\n", session.model(), session.temperature()));
+    text.push_str(&format!("Ollama:      {}\n", config.ollama_url.as_str().trim_end_matches('/')));
+    let telemetry = if session.telemetry().enabled() {
+        format!("on; traces at {}/search", config.jaeger_ui_url)
+    } else {
+        "off".to_string()
+    };
+    text.push_str(&format!("Telemetry:   {telemetry}\n"));
+    text.push_str(&format!(
+        "JSON log:    {}",
+        config
+            .log_file()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "stderr".into())
+    ));
+    text
+}
+
+/// The one-line start-up check: is Ollama up, and is the model pulled?
+pub async fn preflight(session: &ChatSession, timeout: Duration) -> Option<String> {
+    let url = session.client().base_url().as_str().trim_end_matches('/').to_string();
+    match session.client().list_models(timeout).await {
+        Ok(models) if has_model(&models, session.model()) => None,
+        Ok(_) => Some(format!(
+            "model '{m}' is not pulled in Ollama at {url}; run `ollama pull {m}`",
+            m = session.model()
+        )),
+        Err(OllamaError::Timeout { .. }) => Some(format!(
+            "Ollama at {url} did not answer within {} s; is it busy, or is the URL right?",
+            timeout.as_secs_f64()
+        )),
+        Err(OllamaError::Connect { .. }) => Some(format!(
+            "Ollama is not running at {url}; start it with `ollama serve` (or set OLLAMA_HOST)"
+        )),
+        Err(e) => Some(e.user_message()),
+    }
+}

@@ -1,0 +1,54 @@
+//! Piped mode: every input line is a prompt or a command; stdout gets only replies.
+//!
+//! This is the mode scripts, tests and benchmarks use, so its contract is strict: no
+//! prompt, no colours, no spinner; one reply per prompt followed by a newline; every status
+//! line on stderr; exit code 0 at end of input even if some turns failed.
+
+use std::io::{self, BufRead};
+
+use tokio::runtime::Runtime;
+
+use super::signals::Signals;
+use super::style::Style;
+use super::{chat_turn, run_command, Console, Flow};
+use crate::chat::ChatSession;
+use crate::commands::{parse, Input};
+use crate::config::Config;
+
+/// Reads stdin to the end (or `/bye`) and returns the exit code.
+pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &Signals) -> i32 {
+    let console = Console {
+        interactive: false,
+        style: Style::plain(),
+    };
+    let mut stdin = io::stdin().lock();
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        match stdin.read_until(b'\n', &mut raw) {
+            Ok(0) => return 0,
+            Ok(_) => {}
+            Err(e) => {
+                console.error(&format!("cannot read standard input: {e}"));
+                return 1;
+            }
+        }
+        // Invalid UTF-8 is replaced rather than fatal: one odd byte should not end a session.
+        let line = String::from_utf8_lossy(&raw);
+        match parse(&line) {
+            Input::Empty => continue,
+            Input::Command(command) => {
+                if run_command(rt, session, command, &console, config) == Flow::Quit {
+                    return 0;
+                }
+            }
+            Input::Prompt(prompt) => {
+                let _running = signals.turn();
+                chat_turn(rt, session, &prompt, &console, config, signals.quit());
+            }
+        }
+        if let Some(code) = signals.quit_requested() {
+            return code;
+        }
+    }
+}

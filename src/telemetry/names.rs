@@ -1,0 +1,153 @@
+//! Every span, attribute, event and metric name this program emits, in one place.
+//!
+//! Telemetry names are an API: dashboards, alert rules and tests outside the crate match
+//! on them, so a rename here is a breaking change. Keeping them together also makes the
+//! origin of each name visible at a glance:
+//!
+//! * `gen_ai.*`, `server.*`, `error.type`, `http.*`, `url.*` come from the OpenTelemetry
+//!   semantic conventions (GenAI v1.41.0, HTTP v1.x). The `opentelemetry-semantic-conventions`
+//!   crate marks its `GEN_AI_*` constants deprecated (they moved to a separate repository),
+//!   so we spell them out here.
+//! * `llm.*`, `chat.*` and `ollama.*` are this project's own names, kept for the dashboards
+//!   of the original Python example this chatbot reimplements. Provider-specific values
+//!   (Ollama's server-side timings) live under `ollama.*`, never under `gen_ai.*`.
+
+/// Name of the instrumentation scope (the "tracer"/"meter" name) of every signal we emit.
+pub const SCOPE: &str = "chatbot-otel";
+/// `service.name` when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` sets one.
+pub const DEFAULT_SERVICE_NAME: &str = "llm-chatbot-otel";
+
+/// Span names: the tree of one conversation turn.
+pub mod span {
+    /// INTERNAL root span of one turn: prompt in, reply out.
+    pub const CHAT_INTERACTION: &str = "chat_interaction";
+    /// CLIENT span of the GenAI "chat" operation: request plus the whole stream.
+    pub const GENERATE_RESPONSE: &str = "generate_response";
+    /// CLIENT span of the HTTP `POST /api/chat`, up to the response headers.
+    pub const OLLAMA_REQUEST: &str = "ollama_request";
+    /// INTERNAL span reading the NDJSON body up to the final chunk.
+    pub const PROCESS_STREAMING_RESPONSE: &str = "process_streaming_response";
+    /// INTERNAL span writing the turn's JSON log line (a `tracing` span, bridged).
+    pub const LOG_INTERACTION: &str = "log_interaction";
+}
+
+/// Span event names.
+pub mod event {
+    /// The first piece of reply text arrived.
+    pub const FIRST_TOKEN: &str = "first_token";
+    /// The user pressed Ctrl-C while the reply streamed.
+    pub const CANCELLED: &str = "cancelled";
+}
+
+/// Attribute keys (span attributes, and metric attributes where noted).
+pub mod attr {
+    // --- this project's own keys -------------------------------------------------------
+    /// 1-based number of the turn within this session.
+    pub const CHAT_TURN: &str = "chat.turn";
+    pub const LLM_MODEL: &str = "llm.model";
+    pub const LLM_TEMPERATURE: &str = "llm.temperature";
+    /// The user's prompt (only when content capture is on).
+    pub const LLM_PROMPT: &str = "llm.prompt";
+    /// The model's reply (only when content capture is on).
+    pub const LLM_RESPONSE: &str = "llm.response";
+    pub const LLM_TOKENS_INPUT: &str = "llm.tokens.input";
+    pub const LLM_TOKENS_OUTPUT: &str = "llm.tokens.output";
+    pub const LLM_TOKENS_TOTAL: &str = "llm.tokens.total";
+    pub const LLM_DURATION_MS: &str = "llm.duration_ms";
+    /// `true` on the spans of a turn the user cancelled (not an error).
+    pub const LLM_CANCELLED: &str = "llm.cancelled";
+    /// Number of NDJSON chunks read from the stream.
+    pub const LLM_STREAM_CHUNKS: &str = "llm.stream.chunks";
+    /// Ollama's server-side timings from the final chunk, converted from ns to seconds.
+    pub const OLLAMA_TOTAL_DURATION: &str = "ollama.total_duration";
+    pub const OLLAMA_LOAD_DURATION: &str = "ollama.load_duration";
+    pub const OLLAMA_PROMPT_EVAL_DURATION: &str = "ollama.prompt_eval_duration";
+    pub const OLLAMA_EVAL_DURATION: &str = "ollama.eval_duration";
+    /// Ollama's `done_reason` (`stop`, `length`, `load`, `unload`).
+    pub const OLLAMA_DONE_REASON: &str = "ollama.done_reason";
+
+    // --- OpenTelemetry GenAI semantic conventions (v1.41.0) ----------------------------
+    pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+    pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+    pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+    pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+    pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+    pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
+    pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+    /// Metric attribute of `gen_ai.client.token.usage`: `input` or `output`.
+    pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
+    /// Value of `gen_ai.operation.name` for `/api/chat`.
+    pub const OPERATION_CHAT: &str = "chat";
+    /// Value of `gen_ai.provider.name`: not in the well-known list, so a lowercase custom value.
+    pub const PROVIDER_OLLAMA: &str = "ollama";
+
+    // --- general semantic conventions (stable) ----------------------------------------
+    pub const SERVER_ADDRESS: &str = "server.address";
+    pub const SERVER_PORT: &str = "server.port";
+    /// Low-cardinality class of a failure; the values are [`crate::ollama::ErrorKind`].
+    pub const ERROR_TYPE: &str = "error.type";
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    pub const URL_FULL: &str = "url.full";
+    /// Pre-1.20 HTTP names, still emitted because older dashboards query them.
+    pub const HTTP_METHOD_OLD: &str = "http.method";
+    pub const HTTP_URL_OLD: &str = "http.url";
+    pub const HTTP_STATUS_CODE_OLD: &str = "http.status_code";
+
+    // --- metric-only attribute keys (become Prometheus labels as written) -------------
+    pub const METRIC_MODEL: &str = "model";
+    pub const METRIC_STATUS: &str = "status";
+    pub const METRIC_TOKEN_TYPE: &str = "type";
+    pub const METRIC_ERROR_TYPE: &str = "error_type";
+}
+
+/// Metric instrument names. The comment gives the Prometheus name the collector's
+/// `prometheus` exporter derives (unit suffix, `_total` for monotonic sums).
+pub mod metric {
+    /// `llm_requests_total{model,status}`
+    pub const LLM_REQUESTS: &str = "llm.requests";
+    /// `llm_request_duration_seconds{model}`
+    pub const LLM_REQUEST_DURATION: &str = "llm.request.duration";
+    /// `llm_tokens_total{model,type}`
+    pub const LLM_TOKENS: &str = "llm.tokens";
+    /// `llm_errors_total{model,error_type}`
+    pub const LLM_ERRORS: &str = "llm.errors";
+    /// `llm_time_to_first_token_seconds{model}`
+    pub const LLM_TIME_TO_FIRST_TOKEN: &str = "llm.time_to_first_token";
+    /// `llm_requests_active{model}` (an UpDownCounter: no `_total`)
+    pub const LLM_REQUESTS_ACTIVE: &str = "llm.requests.active";
+    /// GenAI semconv, Required: `gen_ai_client_operation_duration_seconds`
+    pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+    /// GenAI semconv: `gen_ai_client_token_usage`
+    pub const GEN_AI_CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+    /// GenAI semconv (v1.41, streaming only): `gen_ai_client_operation_time_to_first_chunk_seconds`
+    pub const GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: &str =
+        "gen_ai.client.operation.time_to_first_chunk";
+
+    /// Values of the `status` label of `llm.requests`.
+    pub const STATUS_SUCCESS: &str = "success";
+    pub const STATUS_ERROR: &str = "error";
+    pub const STATUS_CANCELLED: &str = "cancelled";
+}
+
+/// Histogram bucket boundaries. The SDK's defaults (0, 5, 10, 25, … 10000) are meant for
+/// milliseconds: every sample in seconds would land in the first buckets and
+/// `histogram_quantile` would return nonsense.
+pub mod buckets {
+    /// For our `llm.*` second-scale histograms: a chat turn takes 0.1 s to minutes.
+    pub const SECONDS: &[f64] = &[
+        0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+    ];
+    /// GenAI semconv advice for `gen_ai.client.operation.duration` and time to first chunk.
+    pub const GEN_AI_DURATION: &[f64] = &[
+        0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+    ];
+    /// GenAI semconv advice for `gen_ai.client.token.usage`.
+    pub const GEN_AI_TOKENS: &[f64] = &[
+        1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
+        4194304.0, 16777216.0, 67108864.0,
+    ];
+}

@@ -1,0 +1,51 @@
+//! The OpenTelemetry *Resource*: who is emitting this telemetry.
+//!
+//! A Resource is attached to every span, metric point and log record exported by a
+//! provider. Backends group by it (Jaeger's service list, Prometheus' `job` label), so it
+//! must be right before the first span starts.
+//!
+//! Precedence, lowest first: our defaults (`service.name=llm-chatbot-otel`,
+//! `service.version`, `host.name`, `deployment.environment`), then
+//! `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME` — as the specification says. We
+//! assemble it by hand because the SDK's own `Resource::builder()` lets
+//! `OTEL_RESOURCE_ATTRIBUTES` beat `OTEL_SERVICE_NAME`, and a `with_service_name()` call in
+//! code would beat both.
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::resource::{EnvResourceDetector, ResourceDetector, TelemetryResourceDetector};
+use opentelemetry_sdk::Resource;
+
+use super::names::DEFAULT_SERVICE_NAME;
+
+/// Builds the Resource from defaults and the `OTEL_*` environment.
+pub fn build(env: impl Fn(&str) -> Option<String>) -> Resource {
+    let mut defaults = vec![
+        KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+        KeyValue::new("host.name", gethostname::gethostname().to_string_lossy().into_owned()),
+    ];
+    if let Some(environment) = env("DEPLOYMENT_ENVIRONMENT").filter(|v| !v.is_empty()) {
+        defaults.push(KeyValue::new("deployment.environment", environment));
+    }
+    let detectors: [Box<dyn ResourceDetector>; 2] = [
+        // telemetry.sdk.{name,language,version}
+        Box::new(TelemetryResourceDetector),
+        // OTEL_RESOURCE_ATTRIBUTES; it overrides the defaults above when both set a key.
+        Box::new(EnvResourceDetector::new()),
+    ];
+    let mut builder = Resource::builder_empty()
+        .with_service_name(DEFAULT_SERVICE_NAME)
+        .with_attributes(defaults)
+        .with_detectors(&detectors);
+    if let Some(name) = env("OTEL_SERVICE_NAME").filter(|v| !v.trim().is_empty()) {
+        builder = builder.with_service_name(name.trim().to_string());
+    }
+    builder.build()
+}
+
+/// The `service.name` of a Resource (for the `service` key of JSON log lines).
+pub fn service_name(resource: &Resource) -> String {
+    resource
+        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .map(|v| v.as_str().into_owned())
+        .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_string())
+}
