@@ -37,12 +37,24 @@ pub enum Command {
 /// One row of `/help`: the command as typed, and what it does.
 pub const HELP: &[(&str, &str)] = &[
     ("/help, /?", "Show this help"),
-    ("/model [NAME]", "Show the model, or switch to NAME (the conversation is kept)"),
+    (
+        "/model [NAME]",
+        "Show the model, or switch to NAME (the conversation is kept)",
+    ),
     ("/models", "List the models Ollama has pulled"),
-    ("/set temperature X", "Set the sampling temperature (0 to 2)"),
-    ("/system TEXT", "Set the system prompt sent before the conversation"),
+    (
+        "/set temperature X",
+        "Set the sampling temperature (0 to 2)",
+    ),
+    (
+        "/system TEXT",
+        "Set the system prompt sent before the conversation",
+    ),
     ("/history", "Show the conversation so far"),
-    ("/clear", "Forget the conversation (the system prompt is kept)"),
+    (
+        "/clear",
+        "Forget the conversation (the system prompt is kept)",
+    ),
     ("/bye, /exit, /quit", "Leave (Ctrl-D also works)"),
 ];
 

@@ -123,7 +123,11 @@ impl Config {
             })?,
             None => Url::parse(DEFAULT_OLLAMA_URL).expect("valid default"),
         };
-        settings.push(setting("Ollama URL", ollama_url.as_str().trim_end_matches('/'), source));
+        settings.push(setting(
+            "Ollama URL",
+            ollama_url.as_str().trim_end_matches('/'),
+            source,
+        ));
 
         let (model, source) = pick(cli.model, "--model", &env, &["OLLAMA_MODEL"]);
         let model = model.unwrap_or_else(|| DEFAULT_MODEL.to_string());
@@ -173,7 +177,8 @@ impl Config {
             source,
         ));
 
-        let sdk_disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let sdk_disabled =
+            env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let telemetry_enabled = !(cli.no_telemetry || sdk_disabled);
         let source = if cli.no_telemetry {
             Source::Flag("--no-telemetry")
@@ -193,19 +198,18 @@ impl Config {
             Some(p) => match p.trim().to_ascii_lowercase().as_str() {
                 "http/protobuf" => OtlpProtocol::HttpProtobuf,
                 "grpc" => OtlpProtocol::Grpc,
-                other => {
-                    return Err(ConfigError(format!(
-                        "unsupported OTEL_EXPORTER_OTLP_PROTOCOL {other:?}: use http/protobuf or grpc"
-                    )))
-                }
+                other => return Err(ConfigError(format!(
+                    "unsupported OTEL_EXPORTER_OTLP_PROTOCOL {other:?}: use http/protobuf or grpc"
+                ))),
             },
         };
-        let otlp_endpoint = match cli.otlp_endpoint {
-            Some(raw) => Some(parse_http_url(&raw).map_err(|why| {
-                ConfigError(format!("invalid --otlp-endpoint {raw:?}: {why}"))
-            })?),
-            None => None,
-        };
+        let otlp_endpoint =
+            match cli.otlp_endpoint {
+                Some(raw) => Some(parse_http_url(&raw).map_err(|why| {
+                    ConfigError(format!("invalid --otlp-endpoint {raw:?}: {why}"))
+                })?),
+                None => None,
+            };
         let (endpoint_shown, source) = match (&otlp_endpoint, env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
             (Some(url), _) => (url.to_string(), Source::Flag("--otlp-endpoint")),
             (None, Some(v)) => (v, Source::Env("OTEL_EXPORTER_OTLP_ENDPOINT")),
@@ -258,21 +262,21 @@ impl Config {
         ));
 
         let state_dir = state_dir(&env);
-        let (log_target, source) = match (cli.log_file, env("LOG_FILE")) {
-            (Some(p), _) => (log_target(p), Source::Flag("--log-file")),
-            (None, Some(p)) => (log_target(PathBuf::from(p)), Source::Env("LOG_FILE")),
-            (None, None) => match &state_dir {
-                Some(dir) => (
-                    LogTarget::File(dir.join("chatbot-otel.log")),
-                    Source::Default,
-                ),
-                None => {
-                    return Err(ConfigError(
-                        "cannot find a home directory for the log file: set LOG_FILE or --log-file".into(),
-                    ))
-                }
-            },
-        };
+        let (log_target, source) =
+            match (cli.log_file, env("LOG_FILE")) {
+                (Some(p), _) => (log_target(p), Source::Flag("--log-file")),
+                (None, Some(p)) => (log_target(PathBuf::from(p)), Source::Env("LOG_FILE")),
+                (None, None) => match &state_dir {
+                    Some(dir) => (
+                        LogTarget::File(dir.join("chatbot-otel.log")),
+                        Source::Default,
+                    ),
+                    None => return Err(ConfigError(
+                        "cannot find a home directory for the log file: set LOG_FILE or --log-file"
+                            .into(),
+                    )),
+                },
+            };
         settings.push(setting(
             "log file",
             &match &log_target {
@@ -432,7 +436,10 @@ fn split_host_port(s: &str) -> Result<(&str, Option<&str>), String> {
         let host = &s[..end + 2];
         return match &rest[end + 1..] {
             "" => Ok((host, None)),
-            p => Ok((host, Some(p.strip_prefix(':').ok_or("expected ':' after ']'")?))),
+            p => Ok((
+                host,
+                Some(p.strip_prefix(':').ok_or("expected ':' after ']'")?),
+            )),
         };
     }
     Ok(match s.rsplit_once(':') {
@@ -515,24 +522,48 @@ mod tests {
         assert!(e.0.contains("temperature") && !e.0.contains('\n'));
         assert!(resolve(Cli::default(), &[("LOG_LEVEL", "loud")]).is_err());
         assert!(resolve(Cli::default(), &[("OLLAMA_HOST", "a b:c")]).is_err());
-        assert!(resolve(Cli::default(), &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).is_err());
+        assert!(resolve(
+            Cli::default(),
+            &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]
+        )
+        .is_err());
         assert!(resolve(Cli::default(), &[("OLLAMA_TIMEOUT", "-1")]).is_err());
     }
 
     /// OTEL_SDK_DISABLED=true turns telemetry off (the Rust SDK ignores it); other values do not.
     #[test]
     fn sdk_disabled() {
-        assert!(!resolve(Cli::default(), &[("OTEL_SDK_DISABLED", "TRUE")]).unwrap().telemetry_enabled);
-        assert!(resolve(Cli::default(), &[("OTEL_SDK_DISABLED", "1")]).unwrap().telemetry_enabled);
+        assert!(
+            !resolve(Cli::default(), &[("OTEL_SDK_DISABLED", "TRUE")])
+                .unwrap()
+                .telemetry_enabled
+        );
+        assert!(
+            resolve(Cli::default(), &[("OTEL_SDK_DISABLED", "1")])
+                .unwrap()
+                .telemetry_enabled
+        );
     }
 
     /// The capture switch follows the GenAI utilities' values; junk warns and keeps the default.
     #[test]
     fn capture_content() {
         let var = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
-        assert!(!resolve(Cli::default(), &[(var, "false")]).unwrap().capture_content);
-        assert!(!resolve(Cli::default(), &[(var, "no_content")]).unwrap().capture_content);
-        assert!(resolve(Cli::default(), &[(var, "SPAN_ONLY")]).unwrap().capture_content);
+        assert!(
+            !resolve(Cli::default(), &[(var, "false")])
+                .unwrap()
+                .capture_content
+        );
+        assert!(
+            !resolve(Cli::default(), &[(var, "no_content")])
+                .unwrap()
+                .capture_content
+        );
+        assert!(
+            resolve(Cli::default(), &[(var, "SPAN_ONLY")])
+                .unwrap()
+                .capture_content
+        );
         let c = resolve(Cli::default(), &[(var, "maybe")]).unwrap();
         assert!(c.capture_content && c.warnings.len() == 1);
         let cli = Cli {

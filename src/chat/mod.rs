@@ -105,7 +105,6 @@ impl ChatSession {
         &self.telemetry
     }
 
-
     pub fn model(&self) -> &str {
         &self.model
     }

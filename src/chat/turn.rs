@@ -100,7 +100,10 @@ impl Turn<'_> {
             KeyValue::new(attr::LLM_MODEL, self.model.to_string()),
         ];
         if self.capture_content {
-            attributes.push(KeyValue::new(attr::LLM_PROMPT, truncate(prompt, MAX_CAPTURED_CHARS)));
+            attributes.push(KeyValue::new(
+                attr::LLM_PROMPT,
+                truncate(prompt, MAX_CAPTURED_CHARS),
+            ));
         }
         let root = tracer
             .span_builder(span::CHAT_INTERACTION)
@@ -187,7 +190,10 @@ impl Turn<'_> {
             KeyValue::new(attr::LLM_TEMPERATURE, self.temperature),
         ];
         if self.capture_content {
-            attributes.push(KeyValue::new(attr::LLM_PROMPT, truncate(prompt, MAX_CAPTURED_CHARS)));
+            attributes.push(KeyValue::new(
+                attr::LLM_PROMPT,
+                truncate(prompt, MAX_CAPTURED_CHARS),
+            ));
         }
         let generate = tracer
             .span_builder(span::GENERATE_RESPONSE)
@@ -201,7 +207,10 @@ impl Turn<'_> {
         let mut reply = String::new();
         let mut time_to_first_token = None;
 
-        let ending = match self.ollama_request(&gen_cx, messages, cancel.as_mut()).await {
+        let ending = match self
+            .ollama_request(&gen_cx, messages, cancel.as_mut())
+            .await
+        {
             Err(ending) => ending,
             Ok(stream) => {
                 self.process_streaming_response(
@@ -512,10 +521,7 @@ fn finish_reasons(reason: &str) -> KeyValue {
 
 /// `(input, output)` tokens from the final chunk (absent counts are zero).
 fn usage(m: &ServerMetrics) -> (u64, u64) {
-    (
-        m.prompt_eval_count.unwrap_or(0),
-        m.eval_count.unwrap_or(0),
-    )
+    (m.prompt_eval_count.unwrap_or(0), m.eval_count.unwrap_or(0))
 }
 
 /// `server.address` and `server.port` of the Ollama URL.

@@ -131,9 +131,7 @@ mod tests {
     fn labels() {
         assert_eq!(ErrorKind::Http(503).as_label(), "http_503");
         assert_eq!(ErrorKind::ModelNotFound.as_label(), "model_not_found");
-        let e = OllamaError::Interrupted {
-            detail: "x".into(),
-        };
+        let e = OllamaError::Interrupted { detail: "x".into() };
         assert_eq!(e.kind().as_label(), "stream_interrupted");
     }
 

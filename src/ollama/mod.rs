@@ -88,7 +88,11 @@ impl OllamaClient {
             .json(request)
             .send();
         let response = match tokio::time::timeout(self.timeout, send).await {
-            Err(_) => return Err(OllamaError::Timeout { after: self.timeout }),
+            Err(_) => {
+                return Err(OllamaError::Timeout {
+                    after: self.timeout,
+                })
+            }
             Ok(Err(e)) => return Err(self.transport_error(e)),
             Ok(Ok(response)) => response,
         };
@@ -158,7 +162,9 @@ pub fn has_model(available: &[ModelInfo], model: &str) -> bool {
     } else {
         format!("{model}:latest")
     };
-    available.iter().any(|m| m.name == wanted || m.name == model)
+    available
+        .iter()
+        .any(|m| m.name == wanted || m.name == model)
 }
 
 fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
@@ -169,8 +175,7 @@ fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
         .unwrap_or_else(|_| body.trim().to_string());
     // Act on the status, not the wording: the 404 text changed across Ollama versions. A
     // 404 without a JSON error body is a wrong URL, not a missing model.
-    if status == StatusCode::NOT_FOUND && message.contains("not found") && body.contains("error")
-    {
+    if status == StatusCode::NOT_FOUND && message.contains("not found") && body.contains("error") {
         return OllamaError::ModelNotFound {
             model: model.to_string(),
         };
@@ -244,7 +249,10 @@ impl ChatStream {
 fn parse_chunk(line: &[u8]) -> Result<ChatChunk, OllamaError> {
     let chunk: ChatChunk =
         serde_json::from_slice(line).map_err(|e| OllamaError::InvalidResponse {
-            detail: format!("{e} in {:?}", crate::text::truncate(&String::from_utf8_lossy(line), 60)),
+            detail: format!(
+                "{e} in {:?}",
+                crate::text::truncate(&String::from_utf8_lossy(line), 60)
+            ),
         })?;
     match chunk.error {
         Some(message) if !message.is_empty() => Err(OllamaError::Stream { message }),
@@ -279,7 +287,11 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::ModelNotFound);
         let e = status_error(StatusCode::NOT_FOUND, "404 page not found", "x");
         assert_eq!(e.kind(), ErrorKind::Http(404));
-        let e = status_error(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"boom"}"#, "x");
+        let e = status_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"error":"boom"}"#,
+            "x",
+        );
         assert_eq!(e.to_string(), "Ollama answered HTTP 500: boom");
     }
 

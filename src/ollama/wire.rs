@@ -146,7 +146,8 @@ mod tests {
     /// Go escapes `<` as `\u003c`; any JSON parser must read it back.
     #[test]
     fn go_escapes_decode() {
-        let line = r#"{"model":"m","message":{"role":"assistant","content":" \u003c"},"done":false}"#;
+        let line =
+            r#"{"model":"m","message":{"role":"assistant","content":" \u003c"},"done":false}"#;
         let chunk: ChatChunk = serde_json::from_str(line).unwrap();
         assert_eq!(chunk.message.unwrap().content, " <");
         assert_eq!(chunk.metrics, ServerMetrics::default());

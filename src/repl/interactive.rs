@@ -88,7 +88,11 @@ pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &S
     // Lines of a """ block collected so far.
     let mut block: Option<Vec<String>> = None;
     loop {
-        let prompt = if block.is_some() { CONTINUATION } else { PROMPT };
+        let prompt = if block.is_some() {
+            CONTINUATION
+        } else {
+            PROMPT
+        };
         let line = match editor.readline(prompt) {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => {
@@ -207,7 +211,10 @@ mod tests {
     fn multiline_blocks() {
         let mut block = None;
         assert_eq!(collect_multiline(&mut block, "plain"), Some("plain".into()));
-        assert_eq!(collect_multiline(&mut block, "\"\"\"one\"\"\""), Some("one".into()));
+        assert_eq!(
+            collect_multiline(&mut block, "\"\"\"one\"\"\""),
+            Some("one".into())
+        );
         assert_eq!(collect_multiline(&mut block, "\"\"\"first"), None);
         assert_eq!(collect_multiline(&mut block, "second"), None);
         assert_eq!(

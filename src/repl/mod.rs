@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
+use self::style::Style;
 use crate::chat::ChatSession;
 use crate::commands::{Command, HELP};
 use crate::config::{parse_temperature_value, Config};
 use crate::ollama::{has_model, OllamaError};
 use crate::telemetry::metrics::TurnStatus;
-use self::style::Style;
 
 /// How long `/model` and `/models` wait for Ollama's model list.
 const TAGS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -193,10 +193,19 @@ fn help_text(session: &ChatSession, config: &Config) -> String {
     for (command, what) in HELP {
         text.push_str(&format!("  {command:<22} {what}\n"));
     }
-    text.push_str("\nType a message to chat. Between lines of \"\"\" a message may span several lines.\n");
+    text.push_str(
+        "\nType a message to chat. Between lines of \"\"\" a message may span several lines.\n",
+    );
     text.push_str("Ctrl-C stops a reply; Ctrl-D or /bye leaves.\n\n");
-    text.push_str(&format!("Model:       {} (temperature {})\n", session.model(), session.temperature()));
-    text.push_str(&format!("Ollama:      {}\n", config.ollama_url.as_str().trim_end_matches('/')));
+    text.push_str(&format!(
+        "Model:       {} (temperature {})\n",
+        session.model(),
+        session.temperature()
+    ));
+    text.push_str(&format!(
+        "Ollama:      {}\n",
+        config.ollama_url.as_str().trim_end_matches('/')
+    ));
     let telemetry = if session.telemetry().enabled() {
         format!("on; traces at {}/search", config.jaeger_ui_url)
     } else {
@@ -215,7 +224,12 @@ fn help_text(session: &ChatSession, config: &Config) -> String {
 
 /// The one-line start-up check: is Ollama up, and is the model pulled?
 pub async fn preflight(session: &ChatSession, timeout: Duration) -> Option<String> {
-    let url = session.client().base_url().as_str().trim_end_matches('/').to_string();
+    let url = session
+        .client()
+        .base_url()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
     match session.client().list_models(timeout).await {
         Ok(models) if has_model(&models, session.model()) => None,
         Ok(_) => Some(format!(

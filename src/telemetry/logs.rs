@@ -187,7 +187,12 @@ mod tests {
         let layer = JsonLogLayer::new(&LogTarget::File(path.clone()), "svc".into()).unwrap();
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(tokens.input = 3u64, tokens.output = 4u64, status = "success", "chat interaction");
+            tracing::info!(
+                tokens.input = 3u64,
+                tokens.output = 4u64,
+                status = "success",
+                "chat interaction"
+            );
         });
         let text = std::fs::read_to_string(&path).unwrap();
         let line: Value = serde_json::from_str(text.trim()).unwrap();

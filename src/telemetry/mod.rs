@@ -38,8 +38,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
-use crate::config::{Config, OtlpProtocol};
 use self::metrics::ChatMetrics;
+use crate::config::{Config, OtlpProtocol};
 
 /// Per-export deadline when `OTEL_EXPORTER_OTLP_TIMEOUT` is unset (the SDK's is 10 s).
 /// A local collector answers in milliseconds; a short deadline keeps a dead one from
@@ -150,7 +150,10 @@ impl Telemetry {
             "traces",
             Box::new(move || format!("{:?}", tracer.shutdown_with_timeout(budget))),
         );
-        spawn("metrics", Box::new(move || format!("{:?}", meter.shutdown())));
+        spawn(
+            "metrics",
+            Box::new(move || format!("{:?}", meter.shutdown())),
+        );
         if let Some(logger) = p.logger.clone() {
             pending.push("logs");
             spawn(
@@ -219,14 +222,17 @@ pub fn init_with(
     }
 
     let endpoint = |path: &str| {
-        config.otlp_endpoint.as_ref().map(|base| match config.otlp_protocol {
-            // OTLP/HTTP has one URL per signal; the SDK only appends the path itself when
-            // the endpoint comes from OTEL_EXPORTER_OTLP_ENDPOINT.
-            OtlpProtocol::HttpProtobuf => {
-                format!("{}/{path}", base.as_str().trim_end_matches('/'))
-            }
-            OtlpProtocol::Grpc => base.to_string(),
-        })
+        config
+            .otlp_endpoint
+            .as_ref()
+            .map(|base| match config.otlp_protocol {
+                // OTLP/HTTP has one URL per signal; the SDK only appends the path itself when
+                // the endpoint comes from OTEL_EXPORTER_OTLP_ENDPOINT.
+                OtlpProtocol::HttpProtobuf => {
+                    format!("{}/{path}", base.as_str().trim_end_matches('/'))
+                }
+                OtlpProtocol::Grpc => base.to_string(),
+            })
     };
     let timeout = |signal: &str| {
         let generic = env("OTEL_EXPORTER_OTLP_TIMEOUT");

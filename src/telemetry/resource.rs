@@ -12,7 +12,9 @@
 //! code would beat both.
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::resource::{EnvResourceDetector, ResourceDetector, TelemetryResourceDetector};
+use opentelemetry_sdk::resource::{
+    EnvResourceDetector, ResourceDetector, TelemetryResourceDetector,
+};
 use opentelemetry_sdk::Resource;
 
 use super::names::DEFAULT_SERVICE_NAME;
@@ -21,7 +23,10 @@ use super::names::DEFAULT_SERVICE_NAME;
 pub fn build(env: impl Fn(&str) -> Option<String>) -> Resource {
     let mut defaults = vec![
         KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
-        KeyValue::new("host.name", gethostname::gethostname().to_string_lossy().into_owned()),
+        KeyValue::new(
+            "host.name",
+            gethostname::gethostname().to_string_lossy().into_owned(),
+        ),
     ];
     if let Some(environment) = env("DEPLOYMENT_ENVIRONMENT").filter(|v| !v.is_empty()) {
         defaults.push(KeyValue::new("deployment.environment", environment));
