@@ -198,9 +198,11 @@ impl Config {
             Some(p) => match p.trim().to_ascii_lowercase().as_str() {
                 "http/protobuf" => OtlpProtocol::HttpProtobuf,
                 "grpc" => OtlpProtocol::Grpc,
-                other => return Err(ConfigError(format!(
+                other => {
+                    return Err(ConfigError(format!(
                     "unsupported OTEL_EXPORTER_OTLP_PROTOCOL {other:?}: use http/protobuf or grpc"
-                ))),
+                )))
+                }
             },
         };
         let otlp_endpoint =

@@ -8,6 +8,7 @@
 pub mod interactive;
 pub mod piped;
 pub mod signals;
+pub mod spinner;
 pub mod style;
 
 use std::future::Future;
@@ -78,7 +79,19 @@ pub fn chat_turn(
     cancel: impl Future<Output = ()>,
 ) -> TurnStatus {
     let mut stdout = std::io::stdout();
-    let report = rt.block_on(session.send(prompt, &mut stdout, cancel));
+    let report = if console.interactive && std::io::IsTerminal::is_terminal(&stdout) {
+        let spinner =
+            spinner::Spinner::start(format!("waiting for {}…", session.model()), console.style);
+        let mut out = spinner::AfterSpinner {
+            spinner: &spinner,
+            inner: std::io::stdout(),
+        };
+        let report = rt.block_on(session.send(prompt, &mut out, cancel));
+        spinner.stop();
+        report
+    } else {
+        rt.block_on(session.send(prompt, &mut stdout, cancel))
+    };
     // End the reply's line. A failed turn with no text printed leaves stdout untouched.
     if report.status == TurnStatus::Success || !report.reply.is_empty() {
         let _ = writeln!(stdout).and_then(|_| stdout.flush());
