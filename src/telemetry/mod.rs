@@ -16,6 +16,7 @@
 //!   [`Telemetry::shutdown`] runs the three in parallel on their own threads under one
 //!   deadline, so the program exits on time whatever the collector does.
 
+pub mod exporters;
 pub mod logs;
 pub mod metrics;
 pub mod names;
@@ -29,7 +30,6 @@ use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{noop::NoopTracer, TracerProvider as _};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
-use opentelemetry_otlp::{LogExporter, MetricExporter, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -39,12 +39,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
 use self::metrics::ChatMetrics;
-use crate::config::{Config, OtlpProtocol};
+use crate::config::Config;
 
-/// Per-export deadline when `OTEL_EXPORTER_OTLP_TIMEOUT` is unset (the SDK's is 10 s).
-/// A local collector answers in milliseconds; a short deadline keeps a dead one from
-/// holding the exporter threads.
-const EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Metric export interval when `OTEL_METRIC_EXPORT_INTERVAL` is unset (the SDK's is 60 s,
 /// too slow for someone watching a dashboard while chatting).
 const METRIC_INTERVAL: Duration = Duration::from_secs(10);
@@ -221,53 +217,18 @@ pub fn init_with(
         return Ok(Telemetry::disabled());
     }
 
-    let endpoint = |path: &str| {
-        config
-            .otlp_endpoint
-            .as_ref()
-            .map(|base| match config.otlp_protocol {
-                // OTLP/HTTP has one URL per signal; the SDK only appends the path itself when
-                // the endpoint comes from OTEL_EXPORTER_OTLP_ENDPOINT.
-                OtlpProtocol::HttpProtobuf => {
-                    format!("{}/{path}", base.as_str().trim_end_matches('/'))
-                }
-                OtlpProtocol::Grpc => base.to_string(),
-            })
-    };
-    let timeout = |signal: &str| {
-        let generic = env("OTEL_EXPORTER_OTLP_TIMEOUT");
-        let specific = env(&format!("OTEL_EXPORTER_OTLP_{signal}_TIMEOUT"));
-        (generic.is_none() && specific.is_none()).then_some(EXPORT_TIMEOUT)
-    };
+    let exporters::Exporters {
+        spans,
+        metrics: metric_exporter,
+        logs: log_exporter,
+    } = exporters::build(config)?;
 
-    // --- traces -------------------------------------------------------------------------
-    let span_exporter = match config.otlp_protocol {
-        OtlpProtocol::HttpProtobuf => SpanExporter::builder()
-            .with_http()
-            .configure(endpoint("v1/traces"), timeout("TRACES"))
-            .build()?,
-        OtlpProtocol::Grpc => SpanExporter::builder()
-            .with_tonic()
-            .configure(endpoint(""), timeout("TRACES"))
-            .build()?,
-    };
     // No `.with_sampler()`: OTEL_TRACES_SAMPLER / _ARG are read by the SDK's default config.
     let builder = SdkTracerProvider::builder()
         .with_resource(resource.clone())
-        .with_batch_exporter(span_exporter);
+        .with_batch_exporter(spans);
     let tracer_provider = customize(builder).build();
 
-    // --- metrics ------------------------------------------------------------------------
-    let metric_exporter = match config.otlp_protocol {
-        OtlpProtocol::HttpProtobuf => MetricExporter::builder()
-            .with_http()
-            .configure(endpoint("v1/metrics"), timeout("METRICS"))
-            .build()?,
-        OtlpProtocol::Grpc => MetricExporter::builder()
-            .with_tonic()
-            .configure(endpoint(""), timeout("METRICS"))
-            .build()?,
-    };
     let mut reader = PeriodicReader::builder(metric_exporter);
     if env("OTEL_METRIC_EXPORT_INTERVAL").is_none() {
         reader = reader.with_interval(METRIC_INTERVAL);
@@ -277,17 +238,6 @@ pub fn init_with(
         .with_reader(reader.build())
         .build();
 
-    // --- logs ---------------------------------------------------------------------------
-    let log_exporter = match config.otlp_protocol {
-        OtlpProtocol::HttpProtobuf => LogExporter::builder()
-            .with_http()
-            .configure(endpoint("v1/logs"), timeout("LOGS"))
-            .build()?,
-        OtlpProtocol::Grpc => LogExporter::builder()
-            .with_tonic()
-            .configure(endpoint(""), timeout("LOGS"))
-            .build()?,
-    };
     let logger_provider = SdkLoggerProvider::builder()
         .with_resource(resource)
         .with_batch_exporter(log_exporter)
@@ -327,19 +277,3 @@ pub fn init_with(
         }),
     })
 }
-
-/// Applies the optional endpoint and timeout to any OTLP exporter builder.
-trait ConfigureExporter: WithExportConfig + Sized {
-    fn configure(self, endpoint: Option<String>, timeout: Option<Duration>) -> Self {
-        let builder = match endpoint {
-            Some(url) => self.with_endpoint(url),
-            None => self,
-        };
-        match timeout {
-            Some(t) => builder.with_timeout(t),
-            None => builder,
-        }
-    }
-}
-
-impl<B: WithExportConfig> ConfigureExporter for B {}
