@@ -66,6 +66,7 @@ pub struct ChatMetrics {
     operation_duration: Histogram<f64>,
     token_usage: Histogram<u64>,
     time_to_first_chunk: Histogram<f64>,
+    feedback: Counter<u64>,
 }
 
 impl ChatMetrics {
@@ -123,7 +124,23 @@ impl ChatMetrics {
                 .with_description("Time to receive the first chunk of a streamed response")
                 .with_boundaries(buckets::GEN_AI_DURATION.to_vec())
                 .build(),
+            feedback: meter
+                .u64_counter(metric::LLM_FEEDBACK)
+                .with_unit("{feedback}")
+                .with_description("The user's judgements of replies")
+                .build(),
         }
+    }
+
+    /// The user rated a reply (`good` or `bad`).
+    pub fn feedback(&self, model: &str, rating: &str) {
+        self.feedback.add(
+            1,
+            &[
+                KeyValue::new(attr::METRIC_MODEL, model.to_string()),
+                KeyValue::new(attr::METRIC_RATING, rating.to_string()),
+            ],
+        );
     }
 
     /// A request is about to be sent: one more in flight.

@@ -21,7 +21,9 @@ pub mod logs;
 pub mod metrics;
 pub mod names;
 pub mod propagation;
+pub mod recent;
 pub mod resource;
+pub mod stats;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -39,6 +41,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
 use self::metrics::ChatMetrics;
+use self::recent::RecentSpans;
+use self::stats::StatsReader;
 use crate::config::Config;
 
 /// Metric export interval when `OTEL_METRIC_EXPORT_INTERVAL` is unset (the SDK's is 60 s,
@@ -66,7 +70,14 @@ pub struct Telemetry {
     /// works with the SDK tracer and with the no-op tracer used when telemetry is off.
     pub tracer: BoxedTracer,
     pub metrics: ChatMetrics,
+    /// The recent turns' finished spans, for `/trace` (absent when telemetry is off).
+    pub recent: Option<RecentSpans>,
+    /// On-demand reader of the same meter the exporter uses, for `/stats`.
+    pub stats: Option<StatsReader>,
     providers: Option<Providers>,
+    /// Held while shutting down, so a second caller (the signal watcher racing the main
+    /// thread) waits for the first flush to finish instead of exiting under it.
+    shutdown_lock: std::sync::Mutex<bool>,
 }
 
 /// The SDK objects that must be flushed and shut down at exit.
@@ -92,7 +103,10 @@ impl Telemetry {
         Telemetry {
             tracer: BoxedTracer::new(Box::new(NoopTracer::new())),
             metrics: ChatMetrics::new(&meter),
+            recent: None,
+            stats: None,
             providers: None,
+            shutdown_lock: Default::default(),
         }
     }
 
@@ -106,12 +120,27 @@ impl Telemetry {
         Telemetry {
             tracer: BoxedTracer::new(Box::new(tracer.tracer_with_scope(scope()))),
             metrics,
+            recent: None,
+            stats: None,
             providers: Some(Providers {
                 tracer,
                 meter,
                 logger: None,
             }),
+            shutdown_lock: Default::default(),
         }
+    }
+
+    /// Adds the `/trace` buffer (it must also be registered on the tracer provider).
+    pub fn with_recent(mut self, recent: RecentSpans) -> Self {
+        self.recent = Some(recent);
+        self
+    }
+
+    /// Adds the `/stats` reader (it must also be registered on the meter provider).
+    pub fn with_stats(mut self, stats: StatsReader) -> Self {
+        self.stats = Some(stats);
+        self
     }
 
     /// Is anything recorded? (Decides whether a trace link is worth printing.)
@@ -120,11 +149,20 @@ impl Telemetry {
     }
 
     /// Flushes and shuts down every provider, giving up after `budget`. Returns the names
-    /// of the signals that did not finish in time (their data is lost).
+    /// of the signals that did not finish in time (their data is lost). Safe to call from
+    /// two threads: the second call waits for the first to finish, then returns.
     pub fn shutdown(&self, budget: Duration) -> Vec<&'static str> {
         let Some(p) = &self.providers else {
             return Vec::new();
         };
+        let mut done = self
+            .shutdown_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *done {
+            return Vec::new();
+        }
+        *done = true;
         let deadline = Instant::now() + budget;
         let (done_tx, done_rx) = mpsc::channel();
         let mut pending = vec!["traces", "metrics"];
@@ -224,18 +262,26 @@ pub fn init_with(
     } = exporters::build(config)?;
 
     // No `.with_sampler()`: OTEL_TRACES_SAMPLER / _ARG are read by the SDK's default config.
+    // Two span processors see every span: the batch one feeding the exporter, and the
+    // in-process buffer behind `/trace`.
+    let recent = RecentSpans::new();
     let builder = SdkTracerProvider::builder()
         .with_resource(resource.clone())
-        .with_batch_exporter(spans);
+        .with_batch_exporter(spans)
+        .with_span_processor(recent.clone());
     let tracer_provider = customize(builder).build();
 
     let mut reader = PeriodicReader::builder(metric_exporter);
     if env("OTEL_METRIC_EXPORT_INTERVAL").is_none() {
         reader = reader.with_interval(METRIC_INTERVAL);
     }
+    // Two readers on one meter provider: the periodic one feeding the exporter, and a
+    // manual one that `/stats` collects on demand.
+    let stats = StatsReader::new();
     let meter_provider = SdkMeterProvider::builder()
         .with_resource(resource.clone())
         .with_reader(reader.build())
+        .with_reader(stats.clone())
         .build();
 
     let logger_provider = SdkLoggerProvider::builder()
@@ -270,10 +316,13 @@ pub fn init_with(
     Ok(Telemetry {
         tracer: BoxedTracer::new(Box::new(tracer_provider.tracer_with_scope(scope()))),
         metrics,
+        recent: Some(recent),
+        stats: Some(stats),
         providers: Some(Providers {
             tracer: tracer_provider,
             meter: meter_provider,
             logger: Some(logger_provider),
         }),
+        shutdown_lock: Default::default(),
     })
 }

@@ -29,6 +29,9 @@ pub mod span {
     pub const PROCESS_STREAMING_RESPONSE: &str = "process_streaming_response";
     /// INTERNAL span writing the turn's JSON log line (a `tracing` span, bridged).
     pub const LOG_INTERACTION: &str = "log_interaction";
+    /// INTERNAL root of its own trace: the user's verdict on a reply, *linked* to the
+    /// `chat_interaction` it judges (possibly from an earlier session).
+    pub const USER_FEEDBACK: &str = "user_feedback";
 }
 
 /// Span event names.
@@ -97,11 +100,20 @@ pub mod attr {
     pub const HTTP_URL_OLD: &str = "http.url";
     pub const HTTP_STATUS_CODE_OLD: &str = "http.status_code";
 
+    /// `good` or `bad`, on `user_feedback`.
+    pub const FEEDBACK_RATING: &str = "feedback.rating";
+    /// The user's comment on a reply (only when content capture is on).
+    pub const FEEDBACK_COMMENT: &str = "feedback.comment";
+    /// Attribute of the span link from `user_feedback` to the judged turn.
+    pub const LINK_TYPE: &str = "link.type";
+    pub const LINK_TYPE_FEEDBACK: &str = "feedback";
+
     // --- metric-only attribute keys (become Prometheus labels as written) -------------
     pub const METRIC_MODEL: &str = "model";
     pub const METRIC_STATUS: &str = "status";
     pub const METRIC_TOKEN_TYPE: &str = "type";
     pub const METRIC_ERROR_TYPE: &str = "error_type";
+    pub const METRIC_RATING: &str = "rating";
 }
 
 /// Metric instrument names. The comment gives the Prometheus name the collector's
@@ -119,6 +131,8 @@ pub mod metric {
     pub const LLM_TIME_TO_FIRST_TOKEN: &str = "llm.time_to_first_token";
     /// `llm_requests_active{model}` (an UpDownCounter: no `_total`)
     pub const LLM_REQUESTS_ACTIVE: &str = "llm.requests.active";
+    /// `llm_feedback_total{model,rating}`
+    pub const LLM_FEEDBACK: &str = "llm.feedback";
     /// GenAI semconv, Required: `gen_ai_client_operation_duration_seconds`
     pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
     /// GenAI semconv: `gen_ai_client_token_usage`
