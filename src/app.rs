@@ -42,10 +42,6 @@ pub fn run() -> ExitCode {
         Err(e) => return config_error(&e.to_string()),
     };
 
-    // One TLS implementation for the whole process: reqwest (Ollama, OTLP/HTTP) and tonic
-    // (OTLP/gRPC) use rustls, and rustls needs its crypto provider chosen once.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("chatbot-worker")

@@ -28,6 +28,17 @@ pub enum Command {
     /// `/system TEXT` sets the system prompt; `/system` alone shows it.
     System(Option<String>),
     History,
+    /// `/trace [N]`: draw the span tree of turn N (default: the last turn).
+    Trace(Option<u64>),
+    /// `/stats`: this session's numbers, from the metrics SDK.
+    Stats,
+    /// `/feedback good|bad [--trace TRACE_ID SPAN_ID] [comment]`.
+    Feedback {
+        good: bool,
+        comment: Option<String>,
+        /// Hex trace id and span id of an earlier turn (maybe from another session).
+        target: Option<(String, String)>,
+    },
     /// A known command used wrongly, with the usage line to show.
     Usage(&'static str),
     /// Not a command we know.
@@ -51,6 +62,18 @@ pub const HELP: &[(&str, &str)] = &[
         "Set the system prompt sent before the conversation",
     ),
     ("/history", "Show the conversation so far"),
+    (
+        "/trace [N]",
+        "Draw the span tree of the last turn (or of turn N)",
+    ),
+    (
+        "/stats",
+        "This session's numbers: turns, tokens, latency, errors",
+    ),
+    (
+        "/feedback good|bad [TEXT]",
+        "Rate the last reply (a span linked to its trace); --trace ID SPAN for an older one",
+    ),
     (
         "/clear",
         "Forget the conversation (the system prompt is kept)",
@@ -87,8 +110,47 @@ pub fn parse(line: &str) -> Input {
         },
         "system" => Command::System(arg),
         "history" => Command::History,
+        "trace" => match args {
+            "" => Command::Trace(None),
+            n => match n.parse::<u64>() {
+                Ok(n) if n > 0 => Command::Trace(Some(n)),
+                _ => Command::Usage("/trace [N]  (N = turn number, 1 for the first)"),
+            },
+        },
+        "stats" => Command::Stats,
+        "feedback" => parse_feedback(args),
         _ => Command::Unknown(format!("/{name}")),
     })
+}
+
+const FEEDBACK_USAGE: &str = "/feedback good|bad [--trace TRACE_ID SPAN_ID] [comment]";
+
+fn parse_feedback(args: &str) -> Command {
+    let mut words = args.split_whitespace();
+    let good = match words.next() {
+        Some("good" | "+" | "+1") => true,
+        Some("bad" | "-" | "-1") => false,
+        _ => return Command::Usage(FEEDBACK_USAGE),
+    };
+    let mut rest: Vec<&str> = words.collect();
+    let target = if rest.first() == Some(&"--trace") {
+        match rest.get(1..3) {
+            Some([trace, span]) => {
+                let target = Some((trace.to_string(), span.to_string()));
+                rest.drain(..3);
+                target
+            }
+            _ => return Command::Usage(FEEDBACK_USAGE),
+        }
+    } else {
+        None
+    };
+    let comment = (!rest.is_empty()).then(|| rest.join(" "));
+    Command::Feedback {
+        good,
+        comment,
+        target,
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +188,40 @@ mod tests {
             parse("/system Be terse.  "),
             Input::Command(Command::System(Some("Be terse.".into())))
         );
+    }
+
+    /// `/feedback` takes a rating, an optional earlier turn, and a comment.
+    #[test]
+    fn feedback() {
+        assert_eq!(
+            parse("/feedback bad too long"),
+            Input::Command(Command::Feedback {
+                good: false,
+                comment: Some("too long".into()),
+                target: None
+            })
+        );
+        assert_eq!(
+            parse("/feedback good --trace aa bb"),
+            Input::Command(Command::Feedback {
+                good: true,
+                comment: None,
+                target: Some(("aa".into(), "bb".into()))
+            })
+        );
+        assert!(matches!(
+            parse("/feedback meh"),
+            Input::Command(Command::Usage(_))
+        ));
+        assert!(matches!(
+            parse("/feedback good --trace aa"),
+            Input::Command(Command::Usage(_))
+        ));
+        assert_eq!(parse("/trace 2"), Input::Command(Command::Trace(Some(2))));
+        assert!(matches!(
+            parse("/trace 0"),
+            Input::Command(Command::Usage(_))
+        ));
     }
 
     /// An unknown command is never a prompt.

@@ -24,3 +24,4 @@ pub mod ollama;
 pub mod repl;
 pub mod telemetry;
 pub mod text;
+pub mod tls;

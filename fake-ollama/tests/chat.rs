@@ -37,7 +37,7 @@ async fn start(opts: Options) -> FakeOllama {
 #[tokio::test]
 async fn streamed_echo_reply_read_line_by_line() {
     let ollama = FakeOllama::start().await;
-    let response = reqwest::Client::new()
+    let response = common::client()
         .post(format!("{}/api/chat", ollama.url()))
         .body(chat_body("llama3.2", "Say hello."))
         .send()
@@ -162,7 +162,7 @@ async fn final_metrics_are_integer_nanoseconds_and_add_up() {
         ],
     });
     let started = Instant::now();
-    let response = reqwest::Client::new()
+    let response = common::client()
         .post(format!("{}/api/chat", ollama.url()))
         .json(&body)
         .send()
@@ -265,7 +265,7 @@ async fn split_bytes_cuts_lines_and_utf8_characters() {
     assert_eq!(content_of(&response.json_lines()), text);
 
     // Through reqwest: the pieces arrive as separate reads too.
-    let mut response = reqwest::Client::new()
+    let mut response = common::client()
         .post(format!("{}/api/chat", ollama.url()))
         .body(chat_body("llama3.2", "hi"))
         .send()
@@ -367,7 +367,7 @@ async fn empty_messages_load_or_unload_the_model() {
 async fn requests_are_recorded_with_headers_and_body() {
     let ollama = FakeOllama::start().await;
     let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-    let response = reqwest::Client::new()
+    let response = common::client()
         .post(format!("{}/api/chat?x=1", ollama.url()))
         .header("X-Custom-Header", "Hello There")
         .header("traceparent", traceparent)
@@ -406,7 +406,7 @@ async fn requests_are_recorded_with_headers_and_body() {
 async fn unknown_model_is_404_with_the_name_as_sent() {
     let ollama = FakeOllama::start().await;
     ollama.push(fake_ollama::Behaviour::TruncateAfter { after_chunks: 0 });
-    let response = reqwest::Client::new()
+    let response = common::client()
         .post(format!("{}/api/chat", ollama.url()))
         .body(chat_body("Nope", "hi"))
         .send()

@@ -142,7 +142,7 @@ async fn drop_closes_the_connection_without_the_last_chunk() {
 
     // reqwest reports it as an error while reading the body.
     ollama.push(Behaviour::DropConnectionAfter { after_chunks: 2 });
-    let mut response = reqwest::Client::new()
+    let mut response = common::client()
         .post(format!("{}/api/chat", ollama.url()))
         .body(chat_body("llama3.2", "hi"))
         .send()
@@ -188,7 +188,7 @@ async fn hang_sends_nothing_and_keeps_the_connection_open() {
 
     // reqwest times out waiting for the headers.
     ollama.push(Behaviour::Hang);
-    let error = reqwest::Client::builder()
+    let error = common::builder()
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap()
@@ -204,7 +204,7 @@ async fn hang_sends_nothing_and_keeps_the_connection_open() {
 async fn hang_after_sends_headers_and_chunks_then_stalls() {
     let ollama = start().await;
     ollama.push(Behaviour::HangAfter { after_chunks: 2 });
-    let mut response = reqwest::Client::new()
+    let mut response = common::client()
         .post(format!("{}/api/chat", ollama.url()))
         .body(chat_body("llama3.2", "hi"))
         .send()
@@ -350,7 +350,7 @@ async fn a_client_leaving_mid_stream_does_not_disturb_the_server() {
     })
     .await
     .unwrap();
-    let mut response = reqwest::Client::new()
+    let mut response = common::client()
         .post(format!("{}/api/chat", ollama.url()))
         .body(chat_body("llama3.2", "hi"))
         .send()

@@ -209,7 +209,7 @@ async fn tags_lists_the_models_like_ollama() {
 #[tokio::test]
 async fn show_knows_listed_models_only() {
     let ollama = FakeOllama::start().await;
-    let client = reqwest::Client::new();
+    let client = common::client();
     let show = |body: Value| {
         client
             .post(format!("{}/api/show", ollama.url()))

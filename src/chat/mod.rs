@@ -5,6 +5,7 @@
 //! history exactly as it was, so the user can simply send the message again. The
 //! instrumented request itself lives in [`turn`].
 
+pub mod feedback;
 pub mod turn;
 
 use std::future::Future;
@@ -12,7 +13,7 @@ use std::io::Write;
 use std::pin::pin;
 use std::sync::Arc;
 
-use opentelemetry::trace::TraceId;
+use opentelemetry::trace::{SpanContext, TraceId};
 
 use crate::ollama::wire::{Message, Role};
 use crate::ollama::{OllamaClient, OllamaError};
@@ -29,6 +30,8 @@ pub struct TurnReport {
     pub reply: String,
     /// The turn's trace id, when telemetry is on and the trace was sampled.
     pub trace_id: Option<TraceId>,
+    /// The `chat_interaction` span, for `/trace` and for feedback links (when recorded).
+    pub root: Option<SpanContext>,
 }
 
 /// One chat with one Ollama server.
@@ -41,6 +44,8 @@ pub struct ChatSession {
     history: Vec<Message>,
     turns: u64,
     capture_content: bool,
+    /// The root span of each turn, by turn number − 1 (`None` when nothing was recorded).
+    roots: Vec<Option<SpanContext>>,
 }
 
 impl ChatSession {
@@ -61,6 +66,7 @@ impl ChatSession {
             history: Vec::new(),
             turns: 0,
             capture_content,
+            roots: Vec::new(),
         }
     }
 
@@ -89,6 +95,7 @@ impl ChatSession {
             capture_content: self.capture_content,
         };
         let report = turn.run(prompt, &messages, out, pin!(cancel)).await;
+        self.roots.push(report.root.clone());
         if report.status == TurnStatus::Success {
             self.history.push(Message::new(Role::User, prompt));
             self.history
@@ -139,6 +146,40 @@ impl ChatSession {
     /// The user/assistant messages exchanged so far.
     pub fn history(&self) -> &[Message] {
         &self.history
+    }
+
+    /// The `chat_interaction` span of turn `number` (1-based), if it was recorded.
+    pub fn turn_root(&self, number: u64) -> Option<&SpanContext> {
+        let index = usize::try_from(number.checked_sub(1)?).ok()?;
+        self.roots.get(index)?.as_ref()
+    }
+
+    /// Records the user's rating of a turn (by default the last one) as a linked span.
+    /// Returns the feedback span's context, or why nothing was recorded.
+    pub fn feedback(
+        &self,
+        rating: feedback::Rating,
+        comment: Option<&str>,
+        target: Option<SpanContext>,
+    ) -> Result<SpanContext, String> {
+        if !self.telemetry.enabled() {
+            return Err("telemetry is off, so there is nothing to attach feedback to".into());
+        }
+        let target = match target {
+            Some(target) => target,
+            None => self
+                .turn_root(self.turns)
+                .cloned()
+                .ok_or("no reply to rate yet (or its trace was not recorded); use --trace TRACE_ID SPAN_ID for an earlier one")?,
+        };
+        Ok(feedback::record(
+            &self.telemetry,
+            &self.model,
+            rating,
+            comment,
+            target,
+            self.capture_content,
+        ))
     }
 
     /// How many turns were attempted (the next one gets `chat.turn` = this + 1).

@@ -152,7 +152,8 @@ impl Turn<'_> {
         let sc = root.span_context().clone();
         root.end();
 
-        let trace_id = (self.telemetry.enabled() && sc.is_sampled()).then(|| sc.trace_id());
+        let recorded = self.telemetry.enabled() && sc.is_sampled();
+        let trace_id = recorded.then(|| sc.trace_id());
         TurnReport {
             status,
             error: match generation.ending {
@@ -161,6 +162,7 @@ impl Turn<'_> {
             },
             reply: generation.reply,
             trace_id,
+            root: recorded.then_some(sc),
         }
     }
 

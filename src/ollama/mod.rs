@@ -40,6 +40,7 @@ impl OllamaClient {
     /// `base` is the server root (`http://localhost:11434`); `timeout` bounds the wait for
     /// the response headers and for each later chunk.
     pub fn new(base: Url, timeout: Duration) -> Self {
+        crate::tls::ensure_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .tcp_nodelay(true)

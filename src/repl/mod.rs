@@ -10,6 +10,7 @@ pub mod piped;
 pub mod signals;
 pub mod spinner;
 pub mod style;
+pub mod trace_view;
 
 use std::future::Future;
 use std::io::Write;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 
 use self::style::Style;
+use crate::chat::feedback::{remote_span_context, Rating};
 use crate::chat::ChatSession;
 use crate::commands::{Command, HELP};
 use crate::config::{parse_temperature_value, Config};
@@ -193,12 +195,141 @@ pub fn run_command(
                 console.info(&lines.join("\n"));
             }
         }
+        Command::Trace(turn) => show_trace(session, turn, console),
+        Command::Stats => show_stats(session, console),
+        Command::Feedback {
+            good,
+            comment,
+            target,
+        } => {
+            let rating = if good { Rating::Good } else { Rating::Bad };
+            let target = match target.map(|(t, s)| remote_span_context(&t, &s)).transpose() {
+                Ok(target) => target,
+                Err(why) => {
+                    console.error(&format!("invalid --trace: {why}"));
+                    return Flow::Continue;
+                }
+            };
+            match session.feedback(rating, comment.as_deref(), target.clone()) {
+                Ok(feedback) => {
+                    let judged = target
+                        .or_else(|| session.turn_root(session.turns()).cloned())
+                        .map(|t| {
+                            format!(" (linked to trace {} span {})", t.trace_id(), t.span_id())
+                        })
+                        .unwrap_or_default();
+                    console.info(&format!("Recorded '{}' feedback{judged}.", rating.as_str()));
+                    if feedback.is_sampled() {
+                        let id = feedback.trace_id();
+                        console
+                            .status(&format!("trace: {id}  {}/trace/{id}", config.jaeger_ui_url));
+                    }
+                }
+                Err(why) => console.error(&why),
+            }
+        }
         Command::Usage(usage) => console.error(&format!("usage: {usage}")),
         Command::Unknown(name) => console.error(&format!(
             "unknown command '{name}'. Type /help for the list of commands."
         )),
     }
     Flow::Continue
+}
+
+/// `/trace [N]`: the span tree of a turn, from the in-process buffer.
+fn show_trace(session: &ChatSession, turn: Option<u64>, console: &Console) {
+    let Some(recent) = &session.telemetry().recent else {
+        console.info(
+            "Telemetry is off (--no-telemetry or OTEL_SDK_DISABLED=true): no spans were recorded.",
+        );
+        return;
+    };
+    let last = session.turns();
+    if last == 0 {
+        console.info("No turns yet: send a message, then /trace draws its spans.");
+        return;
+    }
+    let turn = turn.unwrap_or(last);
+    if turn > last {
+        console.error(&format!(
+            "there is no turn {turn} yet (this session has {last})"
+        ));
+        return;
+    }
+    let trace = session
+        .turn_root(turn)
+        .and_then(|root| recent.trace(root.trace_id()));
+    match trace {
+        Some(trace) => {
+            let look = trace_view::Look {
+                unicode: console.interactive
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+                style: console.style,
+            };
+            console.info(&trace_view::render(&trace, turn, look));
+        }
+        None => console.info(&format!(
+            "The spans of turn {turn} are no longer in memory (or were not sampled)."
+        )),
+    }
+}
+
+/// `/stats`: read from the same meter provider the exporter uses.
+fn show_stats(session: &ChatSession, console: &Console) {
+    let Some(stats) = session
+        .telemetry()
+        .stats
+        .as_ref()
+        .and_then(|r| r.snapshot())
+    else {
+        console.info("Telemetry is off (--no-telemetry or OTEL_SDK_DISABLED=true): no metrics were recorded.");
+        return;
+    };
+    let count = |map: &std::collections::BTreeMap<String, u64>, key: &str| {
+        map.get(key).copied().unwrap_or(0)
+    };
+    let turns: u64 = stats.turns.values().sum();
+    let seconds = |v: Option<f64>| v.map(|s| format!("{s:.3} s")).unwrap_or_else(|| "–".into());
+    let mut lines = vec![
+        "Session statistics (cumulative, from the metrics SDK; percentiles estimated from histogram buckets)".to_string(),
+        format!(
+            "  turns         {turns}  (success {}, error {}, cancelled {})",
+            count(&stats.turns, "success"),
+            count(&stats.turns, "error"),
+            count(&stats.turns, "cancelled")
+        ),
+        format!(
+            "  tokens        input {}, output {}{}",
+            count(&stats.tokens, "input"),
+            count(&stats.tokens, "output"),
+            stats
+                .tokens_per_second()
+                .map(|t| format!("  ({t:.1} output tokens/s)"))
+                .unwrap_or_default()
+        ),
+        format!(
+            "  latency       p50 {}, p95 {}  over {} requests",
+            seconds(stats.latency.quantile(0.5)),
+            seconds(stats.latency.quantile(0.95)),
+            stats.latency.count
+        ),
+        format!(
+            "  first token   p50 {}, p95 {}",
+            seconds(stats.time_to_first_token.quantile(0.5)),
+            seconds(stats.time_to_first_token.quantile(0.95))
+        ),
+    ];
+    if stats.errors.is_empty() {
+        lines.push("  errors        none".to_string());
+    } else {
+        let errors: Vec<String> = stats
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        lines.push(format!("  errors        {}", errors.join(", ")));
+    }
+    console.info(&lines.join("\n"));
 }
 
 fn help_text(session: &ChatSession, config: &Config) -> String {

@@ -26,6 +26,7 @@ pub struct Exporters {
 
 /// Builds the OTLP exporters for the configured protocol and endpoint.
 pub fn build(config: &Config) -> Result<Exporters, TelemetryError> {
+    crate::tls::ensure_provider();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let endpoint = |path: &str| {
         config

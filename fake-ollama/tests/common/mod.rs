@@ -320,3 +320,16 @@ pub fn key_paths(json: &str) -> Vec<String> {
     }
     paths
 }
+
+/// A reqwest client builder that works in this workspace: the chatbot enables reqwest's
+/// `rustls-no-provider` feature, cargo unifies features across the workspace, and so any
+/// reqwest client built here needs a rustls crypto provider installed first.
+pub fn builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+/// A default reqwest client (see [`builder`]).
+pub fn client() -> reqwest::Client {
+    builder().build().expect("a reqwest client builds")
+}
