@@ -35,6 +35,7 @@ struct Glyphs {
     full: char,
     empty: char,
     arrow: &'static str,
+    dot: &'static str,
 }
 
 const UNICODE: Glyphs = Glyphs {
@@ -44,6 +45,7 @@ const UNICODE: Glyphs = Glyphs {
     full: '█',
     empty: '·',
     arrow: "→",
+    dot: "·",
 };
 const ASCII: Glyphs = Glyphs {
     branch: "|- ",
@@ -52,6 +54,7 @@ const ASCII: Glyphs = Glyphs {
     full: '#',
     empty: '.',
     arrow: "->",
+    dot: "-",
 };
 
 /// Renders the trace of turn `turn` as text.
@@ -82,8 +85,9 @@ pub fn render(trace: &RecordedTrace, turn: u64, look: Look) -> String {
     }
     roots.sort_by_key(|s| s.start_time);
 
+    let dot = glyphs.dot;
     let mut out = format!(
-        "trace {} · turn {turn} · {} · {} span{}\n",
+        "trace {} {dot} turn {turn} {dot} {} {dot} {} span{}\n",
         trace.trace_id,
         millis(total),
         spans.len(),
@@ -250,7 +254,15 @@ fn details(span: &SpanData, trace_start: SystemTime, arrow: &str) -> Vec<String>
         lines.push(text);
     }
     if let Status::Error { description } = &span.status {
-        lines.push(format!("status ERROR: {description}"));
+        // The exception event above usually says the same; don't print it twice.
+        let said = span.events.iter().any(|e| {
+            find(&e.attributes, "exception.message").is_some_and(|m| m.as_str() == *description)
+        });
+        if said || description.is_empty() {
+            lines.push("status ERROR".to_string());
+        } else {
+            lines.push(format!("status ERROR: {description}"));
+        }
     }
     for link in span.links.iter() {
         let kind = find(&link.attributes, attr::LINK_TYPE)
