@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::chat::ChatSession;
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::ollama::OllamaClient;
 use crate::repl::signals::Signals;
@@ -37,6 +37,7 @@ pub fn run() -> ExitCode {
         }
         Err(e) => return config_error(first_line(&e.to_string())),
     };
+    let doctor = cli.command == Some(Command::Doctor);
     let config = match Config::from_env(cli) {
         Ok(config) => config,
         Err(e) => return config_error(&e.to_string()),
@@ -54,6 +55,16 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `chatbot-otel doctor`: checks and exits; it sets up no telemetry of its own.
+    if doctor {
+        let code = crate::doctor::run(&runtime, &config);
+        runtime.shutdown_background();
+        return ExitCode::from(code);
+    }
+    // An unwritable `--export file:PATH` is a configuration error, said in one line.
+    if let Err(e) = telemetry::exporters::check_target(&config) {
+        return config_error(&e);
+    }
     // Exporters are built inside the runtime: the gRPC one spawns its connection task on it.
     let telemetry = {
         let _inside = runtime.enter();

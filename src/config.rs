@@ -72,6 +72,50 @@ pub enum LogTarget {
     Stderr,
 }
 
+// --- export target (--export) ------------------------------------------------------
+/// Where telemetry goes (`--export`, `CHATBOT_EXPORT`): see `telemetry::exporters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportTarget {
+    /// OTLP to a collector (HTTP/protobuf or gRPC): the default.
+    Otlp,
+    /// OTLP/JSON lines appended to a file, replayable by the Collector's `otlpjsonfile` receiver.
+    File(PathBuf),
+    /// The same OTLP/JSON lines on stderr.
+    Console,
+    /// Recorded in-process (spans get ids; `/trace` and `/stats` work) but never exported.
+    None,
+}
+
+impl ExportTarget {
+    /// Parses `otlp`, `file:PATH`, `console` or `none`.
+    pub fn parse(raw: &str) -> Result<ExportTarget, String> {
+        let raw = raw.trim();
+        match raw.to_ascii_lowercase().as_str() {
+            "otlp" => return Ok(ExportTarget::Otlp),
+            "console" => return Ok(ExportTarget::Console),
+            "none" => return Ok(ExportTarget::None),
+            _ => {}
+        }
+        match raw.strip_prefix("file:") {
+            Some(path) if !path.trim().is_empty() => Ok(ExportTarget::File(PathBuf::from(path))),
+            Some(_) => Err("file: needs a path, as in file:telemetry.jsonl".into()),
+            None => Err("expected otlp, file:PATH, console or none".into()),
+        }
+    }
+}
+
+impl fmt::Display for ExportTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExportTarget::Otlp => f.write_str("otlp"),
+            ExportTarget::File(path) => write!(f, "file:{}", path.display()),
+            ExportTarget::Console => f.write_str("console"),
+            ExportTarget::None => f.write_str("none"),
+        }
+    }
+}
+// --- end export target ---------------------------------------------------------------
+
 /// Everything the program needs to know, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -84,6 +128,8 @@ pub struct Config {
     /// `OTEL_EXPORTER_OTLP_*ENDPOINT` itself and falls back to its default.
     pub otlp_endpoint: Option<Url>,
     pub otlp_protocol: OtlpProtocol,
+    /// Where telemetry goes (`--export`).
+    pub export: ExportTarget,
     pub telemetry_enabled: bool,
     pub capture_content: bool,
     pub log_target: LogTarget,
@@ -237,6 +283,17 @@ impl Config {
             },
         ));
 
+        let (raw_export, source) = pick(cli.export, "--export", &env, &["CHATBOT_EXPORT"]);
+        let export = match raw_export {
+            Some(raw) => ExportTarget::parse(&raw).map_err(|why| {
+                ConfigError(format!(
+                    "invalid export target {raw:?} (from {source}): {why}"
+                ))
+            })?,
+            None => ExportTarget::Otlp,
+        };
+        settings.push(setting("export", &export.to_string(), source));
+
         // Content capture: on by default (a local learning tool), off by flag or by the
         // variable the OTel GenAI utilities define. EVENT_ONLY means "not on spans".
         const CAPTURE_VAR: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
@@ -322,6 +379,7 @@ impl Config {
             ollama_timeout,
             otlp_endpoint,
             otlp_protocol,
+            export,
             telemetry_enabled,
             capture_content,
             log_target,
@@ -331,6 +389,23 @@ impl Config {
             warnings,
             settings,
         })
+    }
+
+    /// The link to a trace in the tracing UI, or `None` when traces do not go to the
+    /// collector (`--export file:|console|none`): a Jaeger link would point at nothing.
+    pub fn trace_url(&self, trace_id: &str) -> Option<String> {
+        (self.export == ExportTarget::Otlp)
+            .then(|| format!("{}/trace/{trace_id}", self.jaeger_ui_url))
+    }
+
+    /// The status line printed after a turn: `trace: <id>`, plus its Jaeger link when
+    /// traces go to the collector (see [`Config::trace_url`]).
+    pub fn trace_line(&self, trace_id: impl fmt::Display) -> String {
+        let id = trace_id.to_string();
+        match self.trace_url(&id) {
+            Some(url) => format!("trace: {id}  {url}"),
+            None => format!("trace: {id}"),
+        }
     }
 
     /// The log file path, if logs go to a file.
@@ -573,6 +648,33 @@ mod tests {
             ..Cli::default()
         };
         assert!(!resolve(cli, &[(var, "true")]).unwrap().capture_content);
+    }
+
+    /// `--export` beats CHATBOT_EXPORT beats otlp; junk is a one-line error.
+    #[test]
+    fn export_target() {
+        assert_eq!(
+            resolve(Cli::default(), &[]).unwrap().export,
+            ExportTarget::Otlp
+        );
+        let c = resolve(Cli::default(), &[("CHATBOT_EXPORT", "none")]).unwrap();
+        assert_eq!(c.export, ExportTarget::None);
+        assert_eq!(c.trace_url("ab"), None);
+        let cli = Cli {
+            export: Some("file:/tmp/t.jsonl".into()),
+            ..Cli::default()
+        };
+        let c = resolve(cli, &[("CHATBOT_EXPORT", "console")]).unwrap();
+        assert_eq!(c.export, ExportTarget::File("/tmp/t.jsonl".into()));
+        assert_eq!(ExportTarget::parse("Console"), Ok(ExportTarget::Console));
+        for bad in ["file:", "jaeger", "file"] {
+            let cli = Cli {
+                export: Some(bad.into()),
+                ..Cli::default()
+            };
+            let e = resolve(cli, &[]).unwrap_err();
+            assert!(e.0.contains("--export") && !e.0.contains('\n'), "{e}");
+        }
     }
 
     /// `--log-file -` means stderr; LOG_FILE is used when the flag is absent.

@@ -464,6 +464,10 @@ impl Turn<'_> {
         );
         let _entered = log_span.enter();
         let (input, output) = tokens.unwrap_or((0, 0));
+        // The turn's root span id, so `/feedback --trace` can link to it from this line.
+        let root = turn_cx.span().span_context().clone();
+        let root_span_id = root.is_valid().then(|| root.span_id().to_string());
+        let root_span_id = root_span_id.as_deref();
         let duration_ms = (duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
         match status {
             TurnStatus::Error(kind) => tracing::warn!(
@@ -475,6 +479,7 @@ impl Turn<'_> {
                 duration_ms,
                 status = status.as_str(),
                 error_type = %kind,
+                root_span_id,
                 "chat interaction"
             ),
             _ => tracing::info!(
@@ -485,6 +490,7 @@ impl Turn<'_> {
                 tokens.total = input + output,
                 duration_ms,
                 status = status.as_str(),
+                root_span_id,
                 "chat interaction"
             ),
         }

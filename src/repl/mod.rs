@@ -104,10 +104,7 @@ pub fn chat_turn(
         console.status("(cancelled; the conversation is as it was before this message)");
     }
     if let Some(trace_id) = report.trace_id {
-        console.status(&format!(
-            "trace: {trace_id}  {}/trace/{trace_id}",
-            config.jaeger_ui_url
-        ));
+        console.status(&config.trace_line(trace_id));
     }
     report.status
 }
@@ -221,8 +218,7 @@ pub fn run_command(
                     console.info(&format!("Recorded '{}' feedback{judged}.", rating.as_str()));
                     if feedback.is_sampled() {
                         let id = feedback.trace_id();
-                        console
-                            .status(&format!("trace: {id}  {}/trace/{id}", config.jaeger_ui_url));
+                        console.status(&config.trace_line(id));
                     }
                 }
                 Err(why) => console.error(&why),

@@ -95,9 +95,9 @@ impl JsonLines {
         line.push(b'\n');
         let written = match &*self.sink {
             Sink::File { file, .. } => {
-                let mut file = file
-                    .lock()
-                    .map_err(|_| OTelSdkError::InternalFailure("export file lock poisoned".into()))?;
+                let mut file = file.lock().map_err(|_| {
+                    OTelSdkError::InternalFailure("export file lock poisoned".into())
+                })?;
                 file.write_all(&line).and_then(|_| file.flush())
             }
             Sink::Stderr => {

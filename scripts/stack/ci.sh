@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Every check of the observability stack, in order; exits non-zero if any fails.
+#
+#   bash scripts/stack/ci.sh
+#
+#   1. install     real servers and tools into .stack/ (install.sh)
+#   2. structure   check_stack.py: collector wiring, compose rules, Grafana and
+#                  Prometheus wiring; then --self-test proves each rule bites
+#   3. promtool    check config, check rules, test rules (+ mutation check),
+#                  dashboard queries parsed as PromQL
+#   4. dashboard   Grafana dashboard JSON against @grafana/schema's Dashboard type
+#   5. e2e         chatbot-otel -> rotel -> Phoenix / VictoriaMetrics / Prometheus
+#
+# The compose stack itself needs Docker and images, which CI does not have;
+# docs/stack.md says what each step proves instead.
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+cd "$REPO" || exit 1
+
+T0=$(now)
+RESULTS=()
+FAILED=0
+
+run_step() {
+    local name=$1
+    shift
+    local t; t=$(now)
+    printf '\n===== stack: %s =====\n' "$name"
+    if "$@"; then
+        RESULTS+=("ok    $name ($(elapsed "$t") s)")
+    else
+        RESULTS+=("FAIL  $name ($(elapsed "$t") s)")
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+run_step install bash scripts/stack/install.sh
+if [ "$FAILED" != 0 ]; then
+    echo "stack: install failed; nothing else can run"
+    echo "stack: 0 passed, 1 failed"
+    exit 1
+fi
+run_step "structure (check_stack.py)" "$VENV/bin/python" scripts/stack/check_stack.py
+run_step "structure self-test" "$VENV/bin/python" scripts/stack/check_stack.py --self-test
+run_step "promtool" bash scripts/stack/promtool_checks.sh
+run_step "dashboard schema" node scripts/stack/check_dashboard_schema.mjs "$NODE_DIR" grafana/dashboards/*.json
+run_step "e2e" bash scripts/stack/e2e.sh
+
+printf '\n===== stack: summary (%s s) =====\n' "$(elapsed "$T0")"
+printf '  %s\n' "${RESULTS[@]}"
+echo "stack: $(( ${#RESULTS[@]} - FAILED )) passed, $FAILED failed"
+[ "$FAILED" = 0 ]

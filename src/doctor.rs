@@ -1,0 +1,465 @@
+//! `chatbot-otel doctor`: is everything this chatbot depends on in place?
+//!
+//! Why it exists: when a trace link shows nothing or a reply never comes, the cause is one
+//! of a handful of things outside the program — Ollama not running, the model not pulled,
+//! the collector not listening, a log file that cannot be written, or a setting coming from
+//! a variable the user forgot about. Each check below prints one line, `ok` or `FAIL` with
+//! what to do, in the order a user would fix them:
+//!
+//! 1. Ollama answers `GET /api/version`;
+//! 2. the configured model is among those it has pulled (`GET /api/tags`);
+//! 3. the telemetry export works: one test span, `doctor_check`, goes through the very
+//!    exporter the chat would use (OTLP, or the `--export` file), with its trace id and,
+//!    for OTLP, its Jaeger link;
+//! 4. the resolved configuration, each value with where it came from;
+//! 5. the JSON log file can be written.
+//!
+//! Exit code: 0 when every check passed, 1 otherwise (2 stays for invalid configuration).
+//! Doctor installs no `tracing` subscriber and no global providers: the SDK's own
+//! diagnostics (an export that failed) are discarded, and the failure is reported here.
+
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{Span as _, SpanKind, Tracer as _};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+use tokio::runtime::Runtime;
+use url::Url;
+
+use crate::config::{Config, ExportTarget, LogTarget, OtlpProtocol};
+use crate::ollama::{has_model, OllamaClient};
+use crate::telemetry::exporters::{self, AnySpanExporter};
+use crate::telemetry::{logs, names, resource};
+
+/// Name of the test span sent by the export check.
+pub const CHECK_SPAN: &str = "doctor_check";
+
+/// How long each Ollama request may take: a local server answers in milliseconds.
+const OLLAMA_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The most the export check may take, whatever the collector does (the OTLP exporters'
+/// own deadline is 3 s unless `OTEL_EXPORTER_OTLP_TIMEOUT` says otherwise).
+const EXPORT_CHECK_BUDGET: Duration = Duration::from_secs(12);
+
+/// The outcome of one check.
+enum Check {
+    Ok(String),
+    Fail {
+        problem: String,
+        fix: String,
+    },
+    /// Not run, because an earlier check failed; counts as not passed.
+    Skip(String),
+}
+
+impl Check {
+    fn fail(problem: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check::Fail {
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    fn passed(&self) -> bool {
+        matches!(self, Check::Ok(_))
+    }
+
+    fn print(&self) {
+        match self {
+            Check::Ok(text) => println!("ok    {text}"),
+            Check::Fail { problem, fix } => println!("FAIL  {problem} — fix: {fix}"),
+            Check::Skip(text) => println!("skip  {text}"),
+        }
+    }
+}
+
+/// Runs every check, prints one line each on stdout, and returns the exit code.
+pub fn run(runtime: &Runtime, config: &Config) -> u8 {
+    crate::tls::ensure_provider();
+    println!("chatbot-otel {} doctor", env!("CARGO_PKG_VERSION"));
+    let mut all_passed = true;
+    let mut report = |check: Check| {
+        check.print();
+        all_passed &= check.passed();
+    };
+
+    let ollama = runtime.block_on(check_ollama(&config.ollama_url));
+    let ollama_up = ollama.passed();
+    report(ollama);
+    report(if ollama_up {
+        runtime.block_on(check_model(config))
+    } else {
+        Check::Skip(format!(
+            "model {}: not checked, Ollama is not reachable",
+            config.model
+        ))
+    });
+    report(check_export(runtime, config));
+    report(show_configuration(config));
+    report(check_log_file(config));
+
+    if all_passed {
+        println!("all checks passed");
+        0
+    } else {
+        println!(
+            "some checks did not pass: fix the first FAIL line and run `chatbot-otel doctor` again"
+        );
+        1
+    }
+}
+
+// --- 1. Ollama ---------------------------------------------------------------------------
+
+/// `GET /api/version` → `{"version":"0.12.6"}`. A tiny request of its own (the chat client
+/// has no use for it), with a short deadline.
+async fn check_ollama(base: &Url) -> Check {
+    let shown = base.as_str().trim_end_matches('/').to_string();
+    let fix_start = "start it with `ollama serve` (or `docker compose up -d ollama`), or point --ollama-url / OLLAMA_HOST at it";
+    let mut url = base.clone();
+    // Keep a reverse-proxy prefix such as `/ollama`, as the chat client does.
+    let prefix = url.path().trim_end_matches('/').to_string();
+    url.set_path(&format!("{prefix}/api/version"));
+
+    let http = match reqwest::Client::builder()
+        .connect_timeout(OLLAMA_TIMEOUT)
+        .timeout(OLLAMA_TIMEOUT)
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => return Check::fail(format!("cannot build an HTTP client: {e}"), "report a bug"),
+    };
+    let response = match http.get(url.clone()).send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            return Check::fail(
+                format!(
+                    "Ollama at {shown} did not answer within {} s",
+                    OLLAMA_TIMEOUT.as_secs()
+                ),
+                fix_start,
+            )
+        }
+        Err(e) => {
+            return Check::fail(
+                format!("cannot reach Ollama at {shown}: {}", root_cause(&e)),
+                fix_start,
+            )
+        }
+    };
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Check::fail(
+            format!(
+                "{shown} answered HTTP {} to GET /api/version: is it Ollama?",
+                status.as_u16()
+            ),
+            "check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)",
+        );
+    }
+    match serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("version")?.as_str().map(str::to_string))
+    {
+        Some(version) => Check::Ok(format!("Ollama at {shown} answers, version {version}")),
+        None => Check::fail(
+            format!("{shown} answered GET /api/version without a version: is it Ollama?"),
+            "check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)",
+        ),
+    }
+}
+
+/// The innermost cause of an error: "Connection refused (os error 111)" rather than
+/// "error sending request for url (…)".
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+// --- 2. the model ------------------------------------------------------------------------
+
+async fn check_model(config: &Config) -> Check {
+    let client = OllamaClient::new(config.ollama_url.clone(), config.ollama_timeout);
+    match client.list_models(OLLAMA_TIMEOUT).await {
+        Err(e) => Check::fail(
+            format!("cannot list Ollama's models (GET /api/tags): {e}"),
+            "check that the server at --ollama-url is Ollama",
+        ),
+        Ok(models) if has_model(&models, &config.model) => {
+            Check::Ok(format!("model {} is pulled", config.model))
+        }
+        Ok(models) => {
+            let pulled = if models.is_empty() {
+                "none".to_string()
+            } else {
+                models
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            Check::fail(
+                format!(
+                    "model '{}' is not pulled (Ollama has: {pulled})",
+                    config.model
+                ),
+                format!(
+                    "`ollama pull {}`, or choose a pulled one with --model / OLLAMA_MODEL",
+                    config.model
+                ),
+            )
+        }
+    }
+}
+
+// --- 3. the telemetry export -------------------------------------------------------------
+
+fn check_export(runtime: &Runtime, config: &Config) -> Check {
+    if !config.telemetry_enabled {
+        let source = setting_source(config, "telemetry");
+        return Check::Ok(format!(
+            "telemetry is off (from {source}): nothing is exported, nothing to check"
+        ));
+    }
+    let target =
+        match &config.export {
+            ExportTarget::None => return Check::Ok(
+                "export is none: telemetry is recorded in-process and dropped, nothing to check"
+                    .into(),
+            ),
+            ExportTarget::Otlp => otlp_traces_target(config),
+            other => other.to_string(),
+        };
+
+    // The export runs on a plain thread, never on a tokio worker: `force_flush` blocks, and
+    // the OTLP/HTTP exporter's blocking client must not run inside the async runtime
+    // (otel-rust notes, P1/P2). The runtime is entered only to *build* the exporter, which
+    // the gRPC one needs for its connection task.
+    let (done_tx, done_rx) = mpsc::channel();
+    let handle = runtime.handle().clone();
+    let thread_config = config.clone();
+    let spawned = std::thread::Builder::new()
+        .name("doctor-export".into())
+        .spawn(move || {
+            let exporter = {
+                let _inside = handle.enter();
+                exporters::build_span_exporter(&thread_config)
+            };
+            let _ = done_tx.send(exporter.map_err(|e| e.to_string()).and_then(send_test_span));
+        });
+    if let Err(e) = spawned {
+        return Check::fail(format!("cannot start a thread: {e}"), "report a bug");
+    }
+    let outcome = done_rx
+        .recv_timeout(EXPORT_CHECK_BUDGET)
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no result within {} s",
+                EXPORT_CHECK_BUDGET.as_secs()
+            ))
+        });
+
+    match (&config.export, outcome) {
+        (ExportTarget::Otlp, Ok(trace_id)) => Check::Ok(format!(
+            "OTLP endpoint {target} ({}) accepted a test span {CHECK_SPAN}: trace {trace_id}  {}",
+            protocol_name(config.otlp_protocol),
+            config.trace_url(&trace_id).unwrap_or_default()
+        )),
+        (ExportTarget::Otlp, Err(why)) => Check::fail(
+            format!(
+                "OTLP endpoint {target} did not accept a test span: {why}{}",
+                tcp_probe(&target).map(|p| format!(" ({p})")).unwrap_or_default()
+            ),
+            "start the collector (`docker compose up -d`), or point --otlp-endpoint / OTEL_EXPORTER_OTLP_ENDPOINT at one, or use --export file:PATH to record offline",
+        ),
+        (ExportTarget::File(_), Ok(trace_id)) => Check::Ok(format!(
+            "export is {target}: test span {CHECK_SPAN} written there as OTLP/JSON, trace {trace_id} (no Jaeger link: replay the file into a collector, see docs/offline-export.md)"
+        )),
+        (_, Ok(trace_id)) => Check::Ok(format!(
+            "export is console: test span {CHECK_SPAN} written to stderr as OTLP/JSON, trace {trace_id}"
+        )),
+        (_, Err(why)) => Check::fail(
+            format!("export to {target} failed: {why}"),
+            "choose a writable file with --export file:PATH (or CHATBOT_EXPORT)",
+        ),
+    }
+}
+
+/// Sends one `doctor_check` span through `exporter` and returns its trace id, or why the
+/// export failed. Blocks: call it on a plain thread.
+fn send_test_span(exporter: AnySpanExporter) -> Result<String, String> {
+    let result = Arc::new(Mutex::new(None));
+    let recorder = RecordResult {
+        inner: exporter,
+        result: result.clone(),
+    };
+    // A tracer provider of its own, with the chat's Resource, a batch processor (as the chat
+    // uses) and an always-on sampler: doctor tests the pipeline, not OTEL_TRACES_SAMPLER.
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource::build(env))
+        .with_sampler(Sampler::AlwaysOn)
+        .with_batch_exporter(recorder)
+        .build();
+    let tracer = provider.tracer_with_scope(
+        InstrumentationScope::builder(names::SCOPE)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
+    );
+    let mut span = tracer
+        .span_builder(CHECK_SPAN)
+        .with_kind(SpanKind::Internal)
+        .start(&tracer);
+    let trace_id = span.span_context().trace_id().to_string();
+    span.end();
+    // force_flush hands the batch to the exporter and waits for the export to finish.
+    let flushed = provider.force_flush();
+    let _ = provider.shutdown_with_timeout(Duration::from_secs(1));
+    let exported = result.lock().ok().and_then(|mut r| r.take());
+    match (exported, flushed) {
+        (Some(Ok(())), _) => Ok(trace_id),
+        (Some(Err(e)), _) => Err(sdk_error(&e)),
+        (None, Err(e)) => Err(sdk_error(&e)),
+        (None, Ok(())) => Err("the span was not exported".into()),
+    }
+}
+
+fn sdk_error(e: &OTelSdkError) -> String {
+    match e {
+        OTelSdkError::InternalFailure(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A span exporter wrapper that keeps the result of the last export: the provider's
+/// `force_flush` folds every processor's result into one debug string, we want the error.
+#[derive(Debug)]
+struct RecordResult {
+    inner: AnySpanExporter,
+    result: Arc<Mutex<Option<OTelSdkResult>>>,
+}
+
+impl SpanExporter for RecordResult {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let outcome = self.inner.export(batch).await;
+        let copy = match &outcome {
+            Ok(()) => Ok(()),
+            Err(OTelSdkError::InternalFailure(m)) => Err(OTelSdkError::InternalFailure(m.clone())),
+            Err(OTelSdkError::Timeout(t)) => Err(OTelSdkError::Timeout(*t)),
+            Err(OTelSdkError::AlreadyShutdown) => Err(OTelSdkError::AlreadyShutdown),
+        };
+        if let Ok(mut slot) = self.result.lock() {
+            *slot = Some(copy);
+        }
+        outcome
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// The URL the OTLP trace exporter sends to, with the same rules the SDK applies.
+fn otlp_traces_target(config: &Config) -> String {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (suffix, default) = match config.otlp_protocol {
+        OtlpProtocol::HttpProtobuf => ("/v1/traces", "http://localhost:4318"),
+        OtlpProtocol::Grpc => ("", "http://localhost:4317"),
+    };
+    let base = |b: &str| format!("{}{suffix}", b.trim_end_matches('/'));
+    match (
+        &config.otlp_endpoint,
+        env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    ) {
+        (Some(url), _) => base(url.as_str()),
+        // The per-signal variable is used verbatim.
+        (None, Some(url)) => url,
+        (None, None) => base(&env("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| default.into())),
+    }
+}
+
+/// The exporter's errors are terse ("network error"): say whether anything listens at all.
+fn tcp_probe(target: &str) -> Option<String> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let url = Url::parse(target).ok()?;
+    let (host, port) = (url.host_str()?.to_string(), url.port_or_known_default()?);
+    let addr = match (host.as_str(), port).to_socket_addrs() {
+        Ok(mut addrs) => addrs.next()?,
+        Err(e) => return Some(format!("cannot resolve {host}: {e}")),
+    };
+    TcpStream::connect_timeout(&addr, Duration::from_secs(1))
+        .err()
+        .map(|e| format!("cannot connect to {host}:{port}: {e}"))
+}
+
+fn protocol_name(protocol: OtlpProtocol) -> &'static str {
+    match protocol {
+        OtlpProtocol::HttpProtobuf => "http/protobuf",
+        OtlpProtocol::Grpc => "grpc",
+    }
+}
+
+// --- 4. the configuration ----------------------------------------------------------------
+
+fn show_configuration(config: &Config) -> Check {
+    let width = config
+        .settings
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    let value_width = config
+        .settings
+        .iter()
+        .map(|s| s.value.chars().count().min(60))
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from("configuration (flag > environment > default):");
+    for s in &config.settings {
+        text.push_str(&format!(
+            "\n        {:<width$}  {:<value_width$}  {}",
+            s.name,
+            crate::text::truncate(&s.value, 60),
+            s.source
+        ));
+    }
+    Check::Ok(text)
+}
+
+fn setting_source(config: &Config, name: &str) -> String {
+    config
+        .settings
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.source.to_string())
+        .unwrap_or_else(|| "default".into())
+}
+
+// --- 5. the log file ---------------------------------------------------------------------
+
+/// Opens the log file exactly as the chat would (append, creating its directory), and
+/// writes nothing.
+fn check_log_file(config: &Config) -> Check {
+    let LogTarget::File(path) = &config.log_target else {
+        return Check::Ok("JSON log goes to stderr (--log-file -)".into());
+    };
+    match logs::JsonLogLayer::new(&config.log_target, names::DEFAULT_SERVICE_NAME.into()) {
+        Ok(_) => Check::Ok(format!("log file {} is writable", path.display())),
+        Err(e) => Check::fail(
+            format!("log file {} is not writable: {e}", path.display()),
+            "set LOG_FILE or --log-file to a writable path (or - for stderr)",
+        ),
+    }
+}
