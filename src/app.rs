@@ -77,6 +77,7 @@ pub fn run() -> ExitCode {
         eprintln!("warning: {warning}");
     }
     tracing::info!(
+        name: "chatbot_started",
         model = %config.model,
         ollama = %config.ollama_url,
         telemetry = telemetry.enabled(),
@@ -99,7 +100,7 @@ pub fn run() -> ExitCode {
         piped::run(&runtime, &mut session, &config, &signals)
     };
 
-    tracing::info!(turns = session.turns(), "chatbot-otel exiting");
+    tracing::info!(name: "chatbot_exiting", turns = session.turns(), "chatbot-otel exiting");
     telemetry.shutdown(FLUSH_BUDGET);
     // Don't wait for runtime tasks (a stuck export, the signal watcher) on the way out.
     runtime.shutdown_background();

@@ -281,7 +281,7 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
             "start the collector (`docker compose up -d`), or point --otlp-endpoint / OTEL_EXPORTER_OTLP_ENDPOINT at one, or use --export file:PATH to record offline",
         ),
         (ExportTarget::File(_), Ok(trace_id)) => Check::Ok(format!(
-            "export is {target}: test span {CHECK_SPAN} written there as OTLP/JSON, trace {trace_id} (no Jaeger link: replay the file into a collector, see docs/offline-export.md)"
+            "export is {target}: test span {CHECK_SPAN} written there as OTLP/JSON, trace {trace_id} (no Jaeger link: replay the file into a collector, see Offline export in the README)"
         )),
         (_, Ok(trace_id)) => Check::Ok(format!(
             "export is console: test span {CHECK_SPAN} written to stderr as OTLP/JSON, trace {trace_id}"

@@ -12,7 +12,7 @@
 #   5. e2e         chatbot-otel -> rotel -> Phoenix / VictoriaMetrics / Prometheus
 #
 # The compose stack itself needs Docker and images, which CI does not have;
-# docs/stack.md says what each step proves instead.
+# the README ("How CI proves the stack") says what each step proves instead.
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"

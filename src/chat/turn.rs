@@ -471,6 +471,7 @@ impl Turn<'_> {
         let duration_ms = (duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
         match status {
             TurnStatus::Error(kind) => tracing::warn!(
+                name: "chat_interaction",
                 turn = self.number,
                 model = self.model,
                 tokens.input = input,
@@ -483,6 +484,7 @@ impl Turn<'_> {
                 "chat interaction"
             ),
             _ => tracing::info!(
+                name: "chat_interaction",
                 turn = self.number,
                 model = self.model,
                 tokens.input = input,

@@ -346,10 +346,15 @@ fn help_text(session: &ChatSession, config: &Config) -> String {
         "Ollama:      {}\n",
         config.ollama_url.as_str().trim_end_matches('/')
     ));
-    let telemetry = if session.telemetry().enabled() {
+    let telemetry = if !session.telemetry().enabled() {
+        "off".to_string()
+    } else if config.export == crate::config::ExportTarget::Otlp {
         format!("on; traces at {}/search", config.jaeger_ui_url)
     } else {
-        "off".to_string()
+        format!(
+            "on; export {} (/trace and /stats still work)",
+            config.export
+        )
     };
     text.push_str(&format!("Telemetry:   {telemetry}\n"));
     text.push_str(&format!(
