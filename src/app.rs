@@ -61,10 +61,6 @@ pub fn run() -> ExitCode {
         runtime.shutdown_background();
         return ExitCode::from(code);
     }
-    // An unwritable `--export file:PATH` is a configuration error, said in one line.
-    if let Err(e) = telemetry::exporters::check_target(&config) {
-        return config_error(&e);
-    }
     // Exporters are built inside the runtime: the gRPC one spawns its connection task on it.
     let telemetry = {
         let _inside = runtime.enter();

@@ -22,7 +22,7 @@ pub mod otlp_json;
 use std::fmt;
 use std::time::Duration;
 
-use opentelemetry_otlp::{ExporterBuildError, WithExportConfig};
+use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::LogBatch;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -81,26 +81,13 @@ pub fn build_span_exporter(config: &Config) -> Result<AnySpanExporter, Telemetry
     })
 }
 
-/// Checks, before anything is set up, that a `file:` target can be written, and says what
-/// is wrong in one line if not (the caller exits 2 with it).
-pub fn check_target(config: &Config) -> Result<(), String> {
-    match &config.export {
-        ExportTarget::File(path) if config.telemetry_enabled => JsonLines::open(path)
-            .map(drop)
-            .map_err(|e| format!("cannot write the export file {}: {e}", path.display())),
-        _ => Ok(()),
-    }
-}
-
 fn open_export_file(config: &Config) -> Result<JsonLines, TelemetryError> {
     let ExportTarget::File(path) = &config.export else {
         unreachable!("only called for file: targets");
     };
-    JsonLines::open(path).map_err(|e| {
-        TelemetryError::Exporter(ExporterBuildError::InvalidConfiguration(format!(
-            "cannot write the export file {}: {e}",
-            path.display()
-        )))
+    JsonLines::open(path).map_err(|source| TelemetryError::ExportFile {
+        path: path.display().to_string(),
+        source,
     })
 }
 

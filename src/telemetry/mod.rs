@@ -59,6 +59,11 @@ pub enum TelemetryError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot write the export file {path}: {source}")]
+    ExportFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("a tracing subscriber is already installed")]
     Subscriber,
 }
