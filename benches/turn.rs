@@ -11,6 +11,10 @@
 //!   `log_interaction`). So the four API spans, the bridged span, the nine instruments and
 //!   the log line are all produced and handed to the SDK, and only the wire is missing.
 //!
+//! Times are **CPU time of the whole process** (this client, the in-process fake server and
+//! the SDK's threads; see `process_cpu`), not wall time: the fake's share is the same in
+//! both settings, so `on` minus `off` is what the instrumentation costs per turn.
+//!
 //! The history is cleared before each turn so every iteration sends the same request.
 //! The difference between `on` and `off` is the instrumentation's cost per turn; the
 //! 1-word and 500-word replies separate the per-turn cost from the per-chunk cost.
@@ -22,7 +26,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chatbot_otel::chat::ChatSession;
 use chatbot_otel::config::LogTarget;
@@ -136,11 +140,36 @@ fn telemetry_on() -> Setup {
     }
 }
 
-/// The binary's runtime shape: a multi-thread runtime with two workers, the turn driven
-/// by `block_on` on the calling thread.
+/// CPU time used so far by every thread of this process (client, fake server, SDK
+/// threads), from `/proc/self/task/*/schedstat` (nanoseconds on CPU).
+///
+/// The turn benchmarks report this instead of wall time: with a server on another thread
+/// and no delays, a turn's wall time depends on how the scheduler interleaves the two
+/// threads (whether chunks coalesce into one read or not), which varies several-fold
+/// between runs; the CPU spent per turn does not, and it is what the telemetry costs.
+fn process_cpu() -> Duration {
+    let mut nanos = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
+                nanos += stat
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    Duration::from_nanos(nanos)
+}
+
+/// The client's runtime: one thread, so the connection task and the turn run where the
+/// chunks are consumed. With the binary's multi-thread runtime (`app.rs`) every chunk is
+/// handed from a worker thread to the `block_on` thread, and the measurement becomes one of
+/// the scheduler (several context switches per chunk, run-to-run swings of 2x) rather
+/// than of the instrumentation; BENCHMARKS.md measures that effect on the whole process.
 fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime")
@@ -182,7 +211,7 @@ fn bench_turns(c: &mut Criterion) {
                 BenchmarkId::new(format!("telemetry_{label}"), format!("{words}_words")),
                 |b| {
                     b.iter_custom(|iters| {
-                        let start = Instant::now();
+                        let start = process_cpu();
                         for _ in 0..iters {
                             session.clear();
                             let report = rt.block_on(session.send(
@@ -193,7 +222,7 @@ fn bench_turns(c: &mut Criterion) {
                             assert!(report.error.is_none(), "{:?}", report.error);
                             black_box(report);
                         }
-                        start.elapsed()
+                        process_cpu().saturating_sub(start)
                     })
                 },
             );
