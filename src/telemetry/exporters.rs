@@ -22,7 +22,9 @@ pub mod otlp_json;
 use std::fmt;
 use std::time::Duration;
 
-use opentelemetry_otlp::{RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_otlp::{
+    ExporterBuildError, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::LogBatch;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -115,9 +117,18 @@ fn build_otlp(config: &Config) -> Result<Exporters, TelemetryError> {
         (generic.is_none() && specific.is_none()).then_some(EXPORT_TIMEOUT)
     };
 
+    // One HTTP client for the three signals (the SDK would build one each, each loading the
+    // system's root certificates).
+    let http_client = match config.otlp_protocol {
+        OtlpProtocol::HttpProtobuf => Some(shared_http_client(config, &env)?),
+        OtlpProtocol::Grpc => None,
+    };
+    let http = || http_client.clone().expect("built for http/protobuf");
+
     let spans = match config.otlp_protocol {
         OtlpProtocol::HttpProtobuf => SpanExporter::builder()
             .with_http()
+            .with_http_client(http())
             .with_retry_policy(retry_policy())
             .configure(endpoint("v1/traces"), timeout("TRACES"))
             .build()?,
@@ -130,6 +141,7 @@ fn build_otlp(config: &Config) -> Result<Exporters, TelemetryError> {
     let metrics = match config.otlp_protocol {
         OtlpProtocol::HttpProtobuf => MetricExporter::builder()
             .with_http()
+            .with_http_client(http())
             .with_retry_policy(retry_policy())
             .configure(endpoint("v1/metrics"), timeout("METRICS"))
             .build()?,
@@ -142,6 +154,7 @@ fn build_otlp(config: &Config) -> Result<Exporters, TelemetryError> {
     let logs = match config.otlp_protocol {
         OtlpProtocol::HttpProtobuf => LogExporter::builder()
             .with_http()
+            .with_http_client(http())
             .with_retry_policy(retry_policy())
             .configure(endpoint("v1/logs"), timeout("LOGS"))
             .build()?,
@@ -156,6 +169,53 @@ fn build_otlp(config: &Config) -> Result<Exporters, TelemetryError> {
         metrics: AnyMetricExporter::Otlp(Box::new(metrics)),
         logs: AnyLogExporter::Otlp(Box::new(logs)),
     })
+}
+
+/// The blocking reqwest client the HTTP exporters share. It runs on the SDK's export
+/// threads, never on the async runtime, and is built on a throwaway thread because a
+/// blocking client must not be created inside an async context (opentelemetry-rust #2400).
+fn shared_http_client(
+    config: &Config,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<reqwest::blocking::Client, TelemetryError> {
+    // Per-request deadline: OTEL_EXPORTER_OTLP_TIMEOUT (ms) if set, else ours.
+    let timeout = env("OTEL_EXPORTER_OTLP_TIMEOUT")
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(EXPORT_TIMEOUT);
+    // Root certificates only when some endpoint is https: loading the system store costs
+    // a few milliseconds of start-up, for nothing on a local collector.
+    let endpoints = [
+        config.otlp_endpoint.as_ref().map(|u| u.to_string()),
+        env("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+        env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
+    ];
+    let plain_http_only = endpoints
+        .iter()
+        .flatten()
+        .all(|e| e.trim().to_ascii_lowercase().starts_with("http://"));
+    crate::tls::ensure_provider();
+    let built = std::thread::spawn(move || {
+        let mut builder = reqwest::blocking::Client::builder().timeout(timeout);
+        if plain_http_only {
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        builder.build()
+    })
+    .join();
+    match built {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(TelemetryError::Exporter(
+            ExporterBuildError::InternalFailure(format!("cannot build the OTLP HTTP client: {e}")),
+        )),
+        Err(_) => Err(TelemetryError::Exporter(
+            ExporterBuildError::InternalFailure(
+                "the thread building the OTLP HTTP client panicked".into(),
+            ),
+        )),
+    }
 }
 
 /// Retries of a failed export (on 429/502/503/504, gRPC Unavailable, and connection
