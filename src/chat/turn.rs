@@ -398,9 +398,9 @@ impl Turn<'_> {
                 }
                 if chunk.done {
                     return Ending::Completed(Completion {
+                        metrics: chunk.metrics(),
                         response_model: chunk.model,
                         done_reason: chunk.done_reason,
-                        metrics: chunk.metrics,
                     });
                 }
             }
