@@ -36,7 +36,7 @@ use crate::telemetry::exporters::{self, AnySpanExporter};
 use crate::telemetry::{logs, names, resource};
 
 /// Name of the test span sent by the export check.
-pub const CHECK_SPAN: &str = "doctor_check";
+pub const CHECK_SPAN: &str = names::span::DOCTOR_CHECK;
 
 /// How long each Ollama request may take: a local server answers in milliseconds.
 const OLLAMA_TIMEOUT: Duration = Duration::from_secs(3);

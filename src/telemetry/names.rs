@@ -32,6 +32,8 @@ pub mod span {
     /// INTERNAL root of its own trace: the user's verdict on a reply, *linked* to the
     /// `chat_interaction` it judges (possibly from an earlier session).
     pub const USER_FEEDBACK: &str = "user_feedback";
+    /// The one span `chatbot-otel doctor` exports to prove the export path works.
+    pub const DOCTOR_CHECK: &str = "doctor_check";
 }
 
 /// Span event names.
