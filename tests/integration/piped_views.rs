@@ -1,12 +1,10 @@
 //! Seeing the telemetry without a backend: `/trace`, `/stats` and `/feedback`, through the
 //! binary in piped mode (their output goes to stderr there, in plain ASCII).
 
-mod support;
-
+use crate::support::*;
 use fake_ollama::{ChatOutcome, FakeOllama};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use regex::Regex;
-use support::*;
 
 /// Replaces what changes from run to run (ids, durations, time-axis bars) with
 /// placeholders, and column padding with one space; the tree prefixes are kept as drawn.

@@ -1,10 +1,8 @@
 //! The JSON log file and the OTLP logs: one correlated `chat interaction` record per turn.
 
-mod support;
-
+use crate::support::*;
 use fake_ollama::{Behaviour, FakeOllama};
 use serde_json::Value;
-use support::*;
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
