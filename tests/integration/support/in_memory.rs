@@ -28,7 +28,9 @@ use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMete
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing::subscriber::DefaultGuard;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
 
 /// In-memory providers plus a session talking to a fake Ollama.
 pub struct InMemory {
@@ -52,8 +54,10 @@ impl InMemory {
         let meter_provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(metrics.clone()).build())
             .build();
-        let bridge =
-            tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("chatbot-otel"));
+        // As in the binary, only our crate's `tracing` spans are bridged.
+        let bridge = tracing_opentelemetry::layer()
+            .with_tracer(tracer_provider.tracer("chatbot-otel"))
+            .with_filter(Targets::new().with_target("chatbot_otel", tracing::Level::TRACE));
         let tracing = tracing::subscriber::set_default(tracing_subscriber::registry().with(bridge));
         let telemetry = Telemetry::from_providers(tracer_provider, meter_provider.clone());
         let client = OllamaClient::new(fake_url.parse().unwrap(), Duration::from_secs(5));
