@@ -390,6 +390,7 @@ async fn failure_ollama_down() {
         .collect();
     assert_eq!(kinds, ["error", "trace", "error", "trace"], "{out:?}");
     let spans = rx.spans();
+    assert_eq!(out.trace_ids().len(), 2, "{out:?}");
     for tid in out.trace_ids() {
         assert_error_chain(&spans, &tid, "ollama_request", "connection_refused");
         assert_eq!(
