@@ -187,6 +187,12 @@ fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
             model: model.to_string(),
         };
     }
+    // `think` sent to a model without the thinking capability (Ollama's exact wording).
+    if status == StatusCode::BAD_REQUEST && message.ends_with("does not support thinking") {
+        return OllamaError::ThinkNotSupported {
+            model: model.to_string(),
+        };
+    }
     OllamaError::Http {
         status: status.as_u16(),
         message: if message.is_empty() {
@@ -300,6 +306,16 @@ mod tests {
             "x",
         );
         assert_eq!(e.to_string(), "Ollama answered HTTP 500: boom");
+        let e = status_error(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"\"llama3.2\" does not support thinking"}"#,
+            "llama3.2",
+        );
+        assert_eq!(e.kind(), ErrorKind::ThinkNotSupported);
+        assert_eq!(
+            e.user_message(),
+            "llama3.2 does not think; /set nothink, or pick a thinking model (ollama list)"
+        );
     }
 
     /// A name without a tag matches `:latest`.
