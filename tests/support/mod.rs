@@ -13,6 +13,7 @@ pub mod blackhole;
 pub mod chatbot;
 pub mod check;
 pub mod otlp;
+pub mod pty;
 
 pub use blackhole::BlackHole;
 pub use chatbot::{Chatbot, Output, Session};
