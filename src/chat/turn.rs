@@ -26,7 +26,8 @@
 //!   of `record_error`.
 //! * **Status**: left UNSET on success, as the conventions require; ERROR plus
 //!   `error.type` on the failing span *and* its ancestors, so a trace list filtered on
-//!   errors finds the turn by its root.
+//!   errors finds the turn by its root. The `exception` event only on the span where the
+//!   failure happened, so the error's text is recorded once.
 //! * **Propagation**: the `traceparent` header of the HTTP request names `ollama_request`.
 //! * **Metrics** are recorded once per turn, after the outcome is known. Per streamed chunk
 //!   the only telemetry work is counting.
@@ -49,11 +50,14 @@ use crate::ollama::{ChatStream, OllamaClient, OllamaError};
 use crate::telemetry::metrics::{TurnMeasurement, TurnStatus};
 use crate::telemetry::names::{attr, event, span};
 use crate::telemetry::{propagation, Telemetry};
-use crate::text::truncate;
+use crate::text::{printable, truncate};
 
 /// Prompt and reply text longer than this is truncated on span attributes: backends cap
 /// attribute sizes, and a span is not a transcript store.
 const MAX_CAPTURED_CHARS: usize = 4096;
+/// Error text (a server's message) longer than this is truncated on span statuses and
+/// exception events; it is recorded even with content capture off, so it stays short.
+const MAX_ERROR_CHARS: usize = 1024;
 
 /// Everything one turn needs, borrowed from the session.
 pub(crate) struct Turn<'a> {
@@ -202,7 +206,7 @@ impl Turn<'_> {
         self.log_interaction(&turn_cx, &outcome, duration);
 
         // Close the root last: a span's duration should cover its children.
-        end_span(&turn_cx, &outcome.ending);
+        end_span(&turn_cx, &outcome.ending, Place::Ancestor);
         let sc = turn_cx.span().span_context().clone();
 
         let recorded = self.telemetry.enabled() && sc.is_sampled();
@@ -306,7 +310,7 @@ impl Turn<'_> {
         gen_cx
             .span()
             .set_attributes(with_legacy_aliases(attributes));
-        end_span(&gen_cx, &outcome.ending);
+        end_span(&gen_cx, &outcome.ending, Place::Ancestor);
         outcome
     }
 
@@ -373,7 +377,7 @@ impl Turn<'_> {
         }
         match &result {
             Ok(_) => request_cx.span().end(),
-            Err(ending) => end_span(&request_cx, ending),
+            Err(ending) => end_span(&request_cx, ending, Place::WhereItHappened),
         }
         result
     }
@@ -497,7 +501,7 @@ impl Turn<'_> {
                 span.set_attribute(KeyValue::new(attr::OLLAMA_DONE_REASON, reason.clone()));
             }
         }
-        end_span(&stream_cx, &outcome.ending);
+        end_span(&stream_cx, &outcome.ending, Place::WhereItHappened);
         outcome
     }
 
@@ -578,15 +582,36 @@ impl Turn<'_> {
     }
 }
 
+/// Which span a failure happened in: the one that saw it gets the `exception` event;
+/// its ancestors get ERROR status and `error.type` only, so the error is told once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// `ollama_request` (no answer) or `process_streaming_response` (a broken stream).
+    WhereItHappened,
+    /// `generate_response` and `chat_interaction`.
+    Ancestor,
+}
+
 /// Ends the span of `cx` with the status its part of the turn deserves.
-fn end_span(cx: &Context, ending: &Ending) {
+fn end_span(cx: &Context, ending: &Ending, place: Place) {
     let span = cx.span();
     match ending {
         Ending::Completed(_) => {}
         Ending::Failed(error) => {
+            // Server text is untrusted and unbounded: printable and capped on the span.
+            let message = span_text(&error.to_string());
             span.set_attribute(KeyValue::new(attr::ERROR_TYPE, error.kind().as_label()));
-            span.record_error(error);
-            span.set_status(Status::error(error.to_string()));
+            if place == Place::WhereItHappened {
+                // What `Span::record_error` does, with the bounded message.
+                span.add_event(
+                    event::EXCEPTION,
+                    vec![
+                        KeyValue::new(attr::EXCEPTION_TYPE, std::any::type_name::<OllamaError>()),
+                        KeyValue::new(attr::EXCEPTION_MESSAGE, message.clone()),
+                    ],
+                );
+            }
+            span.set_status(Status::error(message));
         }
         // A cancelled turn is not an error: the status stays UNSET.
         Ending::Cancelled => {
@@ -595,6 +620,11 @@ fn end_span(cx: &Context, ending: &Ending) {
         }
     }
     span.end();
+}
+
+/// Error text as it may appear on a span: printable, at most [`MAX_ERROR_CHARS`].
+fn span_text(text: &str) -> String {
+    truncate(&printable(text), MAX_ERROR_CHARS)
 }
 
 /// Milliseconds with microsecond precision, as the log line's `duration_ms`.

@@ -44,6 +44,8 @@ pub mod event {
     pub const THINKING_STARTED: &str = "thinking_started";
     /// The user pressed Ctrl-C while the reply streamed.
     pub const CANCELLED: &str = "cancelled";
+    /// The conventions' event for an error, on the span where it happened.
+    pub const EXCEPTION: &str = "exception";
 }
 
 /// Attribute keys (span attributes, and metric attributes where noted).
@@ -119,6 +121,9 @@ pub mod attr {
     pub const SERVER_PORT: &str = "server.port";
     /// Low-cardinality class of a failure; the values are [`crate::ollama::ErrorKind`].
     pub const ERROR_TYPE: &str = "error.type";
+    /// Attributes of the `exception` event.
+    pub const EXCEPTION_TYPE: &str = "exception.type";
+    pub const EXCEPTION_MESSAGE: &str = "exception.message";
     pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
     pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
     pub const URL_FULL: &str = "url.full";

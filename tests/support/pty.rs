@@ -75,7 +75,9 @@ impl Pty {
 
     /// Types `text` (use `"\r"` for Enter, `"\x03"` for Ctrl-C, `"\x04"` for Ctrl-D).
     pub fn send(&mut self, text: &str) {
-        self.master.write_all(text.as_bytes()).expect("write to pty");
+        self.master
+            .write_all(text.as_bytes())
+            .expect("write to pty");
         self.master.flush().expect("flush pty");
     }
 
@@ -145,7 +147,10 @@ impl Drop for Pty {
 pub fn chatbot_command(bin: &str, home: &Path, ollama_url: &str) -> Command {
     let mut c = Command::new(bin);
     c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
+        .env(
+            "PATH",
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+        )
         .env("HOME", home)
         .env("XDG_STATE_HOME", home)
         .env("LOG_FILE", home.join("chatbot.log"))
