@@ -46,9 +46,36 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `url` as it may be shown or recorded: credentials become `REDACTED:REDACTED@`, as the
+/// HTTP semantic conventions require for `url.full`, and a query's values are kept (Ollama
+/// URLs have none that matter). The request itself still uses the real URL.
+pub fn redacted_url(url: &url::Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("REDACTED");
+    let _ = shown.set_password(Some("REDACTED"));
+    shown.to_string()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{printable, truncate};
+    use super::{printable, redacted_url, truncate};
+
+    /// User and password never show; a URL without them is unchanged.
+    #[test]
+    fn urls_lose_their_credentials() {
+        let url = url::Url::parse("http://alice:pw@host:11434/api/chat").unwrap();
+        assert_eq!(
+            redacted_url(&url),
+            "http://REDACTED:REDACTED@host:11434/api/chat"
+        );
+        let url = url::Url::parse("http://alice@host/").unwrap();
+        assert_eq!(redacted_url(&url), "http://REDACTED:REDACTED@host/");
+        let url = url::Url::parse("http://host:1/").unwrap();
+        assert_eq!(redacted_url(&url), "http://host:1/");
+    }
 
     /// Escape sequences and bare CRs become visible; text, newlines and tabs pass.
     #[test]

@@ -35,6 +35,9 @@ pub struct TurnReport {
     pub reply: String,
     /// The model's reasoning received before (or instead of) the reply; empty if none.
     pub thinking: String,
+    /// Writing the reply out failed (the first error's kind). `BrokenPipe` cancelled the
+    /// turn: nobody reads stdout any more.
+    pub output_error: Option<std::io::ErrorKind>,
     /// The turn's trace id, when telemetry is on and the trace was sampled.
     pub trace_id: Option<TraceId>,
     /// The `chat_interaction` span, for `/trace` and for feedback links (when recorded).

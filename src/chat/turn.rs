@@ -50,7 +50,7 @@ use crate::ollama::{ChatStream, OllamaClient, OllamaError};
 use crate::telemetry::metrics::{TurnMeasurement, TurnStatus};
 use crate::telemetry::names::{attr, event, span};
 use crate::telemetry::{propagation, Telemetry};
-use crate::text::{printable, truncate};
+use crate::text::{printable, redacted_url, truncate};
 
 /// Prompt and reply text longer than this is truncated on span attributes: backends cap
 /// attribute sizes, and a span is not a transcript store.
@@ -129,6 +129,8 @@ struct StreamOutcome {
     thinking_started: Option<Duration>,
     /// From `thinking_started` to `first_token`, or to the end when no answer came.
     thinking_duration: Option<Duration>,
+    /// The first error writing the reply out (a closed pipe, a full disk).
+    output_error: Option<std::io::ErrorKind>,
 }
 
 impl StreamOutcome {
@@ -142,7 +144,18 @@ impl StreamOutcome {
             first_token: None,
             thinking_started: None,
             thinking_duration: None,
+            output_error: None,
         }
+    }
+}
+
+impl StreamOutcome {
+    /// Notes a failed write of the reply; `true` when nobody can read it any more (a
+    /// closed pipe, as with `| head`), which ends the turn like a Ctrl-C: generating a
+    /// reply for no reader only costs the user's GPU.
+    fn gone(&mut self, kind: std::io::ErrorKind) -> bool {
+        self.output_error.get_or_insert(kind);
+        kind == std::io::ErrorKind::BrokenPipe
     }
 }
 
@@ -212,6 +225,7 @@ impl Turn<'_> {
         let recorded = self.telemetry.enabled() && sc.is_sampled();
         TurnReport {
             status,
+            output_error: outcome.output_error,
             reply: outcome.reply,
             thinking: outcome.thinking,
             error: outcome.ending.into_error(),
@@ -332,7 +346,8 @@ impl Turn<'_> {
             .with_kind(SpanKind::Client)
             .with_attributes(with_legacy_aliases(vec![
                 KeyValue::new(attr::HTTP_REQUEST_METHOD, "POST"),
-                KeyValue::new(attr::URL_FULL, self.client.chat_url().to_string()),
+                // Never a password on a span: `url.full` is redacted as the conventions say.
+                KeyValue::new(attr::URL_FULL, redacted_url(&self.client.chat_url())),
                 KeyValue::new(attr::SERVER_ADDRESS, address),
                 KeyValue::new(attr::SERVER_PORT, i64::from(port)),
             ]))
@@ -434,8 +449,11 @@ impl Turn<'_> {
                                 )],
                             );
                         }
-                        // A closed stdout (`| head`) must not fail the turn.
-                        let _ = out.thinking(&message.thinking);
+                        if let Err(e) = out.thinking(&message.thinking) {
+                            if outcome.gone(e.kind()) {
+                                return Ending::Cancelled;
+                            }
+                        }
                         outcome.thinking.push_str(&message.thinking);
                     }
                     // Every chunk's text counts, the final one's included: newer Ollama
@@ -444,7 +462,11 @@ impl Turn<'_> {
                         if outcome.first_token.is_none() {
                             self.first_token(gen_cx, &mut outcome, started.elapsed());
                         }
-                        let _ = out.content(&message.content);
+                        if let Err(e) = out.content(&message.content) {
+                            if outcome.gone(e.kind()) {
+                                return Ending::Cancelled;
+                            }
+                        }
                         outcome.reply.push_str(&message.content);
                     }
                 }

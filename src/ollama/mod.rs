@@ -179,13 +179,17 @@ impl OllamaClient {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> OllamaError {
+        // reqwest's message names the URL, credentials included; ours says it redacted.
+        let e = e.without_url();
         if e.is_timeout() {
             OllamaError::Timeout {
                 after: self.timeout,
             }
         } else if e.is_connect() {
             OllamaError::Connect {
-                url: self.base.to_string().trim_end_matches('/').to_string(),
+                url: crate::text::redacted_url(&self.base)
+                    .trim_end_matches('/')
+                    .to_string(),
                 detail: root_cause(&e),
             }
         } else {
