@@ -19,6 +19,9 @@ pub enum ErrorKind {
     Timeout,
     /// HTTP 404 from `/api/chat`: the model is not pulled.
     ModelNotFound,
+    /// HTTP 400 `"<model>" does not support thinking`: `think` was truthy for a model that
+    /// cannot think.
+    ThinkNotSupported,
     /// Any other HTTP error status; the label is `http_<status>`.
     Http(u16),
     /// An `{"error": …}` line in the stream.
@@ -36,6 +39,7 @@ impl ErrorKind {
             ErrorKind::ConnectionRefused => "connection_refused".into(),
             ErrorKind::Timeout => "timeout".into(),
             ErrorKind::ModelNotFound => "model_not_found".into(),
+            ErrorKind::ThinkNotSupported => "think_not_supported".into(),
             ErrorKind::Http(status) => format!("http_{status}"),
             ErrorKind::StreamError => "stream_error".into(),
             ErrorKind::StreamInterrupted => "stream_interrupted".into(),
@@ -59,6 +63,8 @@ pub enum OllamaError {
     Timeout { after: Duration },
     #[error("model '{model}' not found")]
     ModelNotFound { model: String },
+    #[error("model '{model}' does not support thinking")]
+    ThinkNotSupported { model: String },
     #[error("Ollama answered HTTP {status}: {message}")]
     Http { status: u16, message: String },
     #[error("Ollama reported an error mid-stream: {message}")]
@@ -76,6 +82,7 @@ impl OllamaError {
             OllamaError::Connect { .. } => ErrorKind::ConnectionRefused,
             OllamaError::Timeout { .. } => ErrorKind::Timeout,
             OllamaError::ModelNotFound { .. } => ErrorKind::ModelNotFound,
+            OllamaError::ThinkNotSupported { .. } => ErrorKind::ThinkNotSupported,
             OllamaError::Http { status, .. } => ErrorKind::Http(*status),
             OllamaError::Stream { .. } => ErrorKind::StreamError,
             OllamaError::Interrupted { .. } => ErrorKind::StreamInterrupted,
@@ -95,6 +102,9 @@ impl OllamaError {
             ),
             OllamaError::ModelNotFound { model } => format!(
                 "Model '{model}' is not available in Ollama. Run `ollama pull {model}`, or pick another with /models and /model NAME."
+            ),
+            OllamaError::ThinkNotSupported { model } => format!(
+                "{model} does not think; /set nothink, or pick a thinking model (ollama list)"
             ),
             OllamaError::Http { status, message } => format!(
                 "Ollama answered HTTP {status}: {}. Check `ollama serve`'s log, then try again.",

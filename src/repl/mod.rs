@@ -7,6 +7,7 @@
 
 pub mod interactive;
 pub mod piped;
+pub(crate) mod reply_view;
 pub mod signals;
 pub mod spinner;
 pub mod style;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
+use self::reply_view::ReplyView;
 use self::style::Style;
 use crate::chat::feedback::{remote_span_context, Rating};
 use crate::chat::ChatSession;
@@ -81,18 +83,31 @@ pub fn chat_turn(
     cancel: impl Future<Output = ()>,
 ) -> TurnStatus {
     let mut stdout = std::io::stdout();
+    let show_thinking = true;
     let report = if console.interactive && std::io::IsTerminal::is_terminal(&stdout) {
         let spinner =
             spinner::Spinner::start(format!("waiting for {}…", session.model()), console.style);
-        let mut out = spinner::AfterSpinner {
-            spinner: &spinner,
-            inner: std::io::stdout(),
-        };
-        let report = rt.block_on(session.send(prompt, &mut out, cancel));
+        // Interactively the reasoning shares the screen with the answer.
+        let mut view = ReplyView::new(
+            std::io::stdout(),
+            std::io::stdout(),
+            console.style,
+            show_thinking,
+        )
+        .for_terminal()
+        .with_wait_indicator(&spinner);
+        let report = rt.block_on(session.send(prompt, &mut view, cancel));
         spinner.stop();
         report
     } else {
-        rt.block_on(session.send(prompt, &mut stdout, cancel))
+        // Piped: stdout is the answer only; the reasoning goes to stderr.
+        let mut view = ReplyView::new(
+            std::io::stdout(),
+            std::io::stderr(),
+            Style::plain(),
+            show_thinking,
+        );
+        rt.block_on(session.send(prompt, &mut view, cancel))
     };
     // End the reply's line. A failed turn with no text printed leaves stdout untouched.
     if report.status == TurnStatus::Success || !report.reply.is_empty() {

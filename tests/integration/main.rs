@@ -27,4 +27,5 @@ mod piped_metrics;
 mod piped_traces;
 mod piped_turns;
 mod piped_views;
+mod pty_interactive;
 mod session_in_memory;

@@ -16,6 +16,7 @@ pub mod check;
 pub mod in_memory;
 pub mod otlp;
 pub mod otlp_json;
+pub mod pty;
 
 pub use blackhole::BlackHole;
 pub use chatbot::{Chatbot, Output, Session};
