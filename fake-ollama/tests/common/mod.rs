@@ -154,14 +154,11 @@ impl RawClient {
             chunks: Vec::new(),
             end: End::Clean,
         };
-        let head = loop {
-            match self.read_until(b"\r\n\r\n", limit).await {
-                Ok(head) if head.starts_with(b"HTTP/1.1 100 ") => continue,
-                Ok(head) => break head,
-                Err(end) => {
-                    response.end = end;
-                    return response;
-                }
+        let head = match self.read_until(b"\r\n\r\n", limit).await {
+            Ok(head) => head,
+            Err(end) => {
+                response.end = end;
+                return response;
             }
         };
         let head = String::from_utf8(head).expect("head is UTF-8");
