@@ -121,9 +121,9 @@ pub struct Options {
     /// What a thinking model thinks before it answers. Default
     /// [`Thinking::Echo`].
     pub thinking: Thinking,
-    /// Time between two thinking lines, and between the last thinking line and
-    /// the first line after it. `None` (the default) paces them like content,
-    /// with `chunk_delay`. [`Behaviour::SlowThinking`] overrides it for one
+    /// Time between two thinking lines (the first line after the thinking
+    /// follows `chunk_delay`, like any other). `None` (the default) paces
+    /// thinking like content, with `chunk_delay`. [`Behaviour::SlowThinking`] overrides it for one
     /// request.
     pub thinking_chunk_delay: Option<Duration>,
     /// How the calls of a reply that calls several tools are spread over

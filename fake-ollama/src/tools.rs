@@ -44,10 +44,12 @@ pub(crate) fn offered(tools: Option<&Value>) -> Result<Vec<OfferedTool>, String>
     let items = match tools {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
-        Some(other) => return Err(format!(
+        Some(other) => {
+            return Err(format!(
             "json: cannot unmarshal {} into Go struct field ChatRequest.tools of type api.Tools",
             crate::chat::kind(other)
-        )),
+        ))
+        }
     };
     Ok(items
         .iter()

@@ -270,6 +270,29 @@ pub fn content_of(chunks: &[serde_json::Value]) -> String {
         .collect()
 }
 
+/// Concatenated `message.thinking` of every chunk (absent counts as empty).
+pub fn thinking_of(chunks: &[serde_json::Value]) -> String {
+    chunks
+        .iter()
+        .filter_map(|c| c["message"]["thinking"].as_str())
+        .collect()
+}
+
+/// A chat request body built from `extra` fields on top of `model` and one
+/// user message (the fields in `extra` win).
+pub fn chat_body_with(model: &str, content: &str, extra: serde_json::Value) -> String {
+    let mut body = serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": content}],
+    });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            body.insert(k.clone(), v.clone());
+        }
+    }
+    body.to_string()
+}
+
 /// The key paths of a compact JSON object, in the order they appear
 /// (`model`, `message`, `message.role`, ...). `serde_json::Value` sorts keys,
 /// so the order has to be read from the text itself.
