@@ -37,6 +37,8 @@
 //! * `server`: the accept loop, one task per connection, and routing.
 //! * `http`: a small hand-written HTTP/1.1 layer (why by hand: see there).
 //! * `chat`: `POST /api/chat`, where the behaviours are played out.
+//! * `request`: decoding the chat request body, with Go's error texts.
+//! * `reply`: what the model says: thinking, tool calls, text.
 //! * `catalog`: model names and capabilities, `GET /api/tags`, `POST /api/show`.
 //! * `thinking`: the `think` field and who thinks.
 //! * `tools`: which offered tool gets called, with which arguments.
@@ -51,6 +53,8 @@ mod catalog;
 mod chat;
 mod clock;
 mod http;
+mod reply;
+mod request;
 mod server;
 mod text;
 mod thinking;

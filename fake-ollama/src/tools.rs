@@ -47,7 +47,7 @@ pub(crate) fn offered(tools: Option<&Value>) -> Result<Vec<OfferedTool>, String>
         Some(other) => {
             return Err(format!(
             "json: cannot unmarshal {} into Go struct field ChatRequest.tools of type api.Tools",
-            crate::chat::kind(other)
+            crate::request::kind(other)
         ))
         }
     };
