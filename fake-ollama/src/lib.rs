@@ -155,7 +155,9 @@ impl Default for Options {
     }
 }
 
-/// The text of a successful reply.
+/// The text of a successful reply. Not used when the reply calls tools (the
+/// last user message names an offered tool) or answers a tool result (it then
+/// quotes it: `<tool_name> returned: <content>`); see the `reply` module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `You said: <content of the last user message>` (`You said: ` alone when
