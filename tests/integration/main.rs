@@ -29,3 +29,4 @@ mod piped_turns;
 mod piped_views;
 mod pty_interactive;
 mod session_in_memory;
+mod thinking;

@@ -21,3 +21,108 @@ fn prompt_and_bye() {
     let status = pty.wait(WAIT);
     assert_eq!(status.code(), Some(0), "screen:\n{}", pty.text());
 }
+
+mod thinking {
+    //! Thinking on a terminal: the markers, the dimmed reasoning, the hidden mode's
+    //! spinner, and Ctrl-C while the model is still thinking.
+
+    use super::*;
+    use fake_ollama::{FakeOllama, Options, Thinking};
+
+    const QWEN: &str = "qwen3:0.6b";
+
+    async fn fake(thinking_delay: Duration) -> FakeOllama {
+        FakeOllama::start_with(Options {
+            models: vec![QWEN.into()],
+            thinking: Thinking::Words(6),
+            thinking_chunk_delay: Some(thinking_delay),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    fn start(fake: &FakeOllama, home: &std::path::Path, extra: &[&str]) -> Pty {
+        let mut command = chatbot_command(BIN, home, &fake.url());
+        command.args(["--model", QWEN]).args(extra);
+        Pty::spawn(command, 100, 30)
+    }
+
+    /// `Thinking...`, the reasoning dimmed, `...done thinking.` and a blank line, then
+    /// the reply — as `ollama run` draws it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn reasoning_between_markers_then_the_reply() {
+        let fake = fake(Duration::ZERO).await;
+        let home = tempfile::tempdir().unwrap();
+        let mut pty = start(&fake, home.path(), &[]);
+        let at = pty.expect(">>> ", WAIT);
+        pty.send("why\r");
+        let end = pty.expect_after(at, "You said: why", WAIT);
+        let sent = fake.chat_requests()[0].outcome.clone().unwrap();
+        let screen = pty.text();
+        let turn = &screen[at..end];
+        let opens = turn.find("Thinking...\n").expect("opening marker");
+        let thought = turn.find(sent.thinking.trim()).expect("the reasoning");
+        let closes = turn.find("...done thinking.\n\n").expect("closing marker");
+        let reply = turn.find("You said: why").unwrap();
+        assert!(
+            opens < thought && thought < closes && closes < reply,
+            "{turn}"
+        );
+        // The reasoning is dimmed (SGR 2) on the raw screen.
+        let raw = pty.raw();
+        let first_word = sent.thinking.split_whitespace().next().unwrap();
+        assert!(raw.contains(&format!("\x1b[2m{first_word}")), "{raw:?}");
+        pty.send("/bye\r");
+        assert_eq!(pty.wait(WAIT).code(), Some(0));
+    }
+
+    /// Hidden: no reasoning on screen, but the spinner says the model is thinking.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn hidden_thinking_shows_a_thinking_spinner() {
+        let fake = fake(Duration::from_millis(300)).await;
+        let home = tempfile::tempdir().unwrap();
+        let mut pty = start(&fake, home.path(), &["--hidethinking"]);
+        let at = pty.expect(">>> ", WAIT);
+        pty.send("why\r");
+        pty.expect_after(at, "thinking…", WAIT);
+        let end = pty.expect_after(at, "You said: why", WAIT);
+        let sent = fake.chat_requests()[0].outcome.clone().unwrap();
+        let turn = pty.text()[at..end].to_string();
+        assert!(!turn.contains("Thinking..."), "{turn}");
+        for word in sent.thinking.split_whitespace() {
+            assert!(!turn.contains(word), "{word} shown: {turn}");
+        }
+        pty.send("/bye\r");
+        assert_eq!(pty.wait(WAIT).code(), Some(0));
+    }
+
+    /// Ctrl-C while the model thinks cancels the turn exactly as during a reply: the
+    /// block is closed, the conversation is as before, and the next turn sends none of it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ctrl_c_during_thinking_cancels_the_turn() {
+        let fake = fake(Duration::ZERO).await;
+        let home = tempfile::tempdir().unwrap();
+        let mut pty = start(&fake, home.path(), &[]);
+        let at = pty.expect(">>> ", WAIT);
+        pty.send("ponder [fault:hang_thinking]\r");
+        let at = pty.expect_after(at, "Thinking...", WAIT);
+        std::thread::sleep(Duration::from_millis(200));
+        pty.send("\x03");
+        let at = pty.expect_after(at, "(cancelled", WAIT);
+        let at = pty.expect_after(at, ">>> ", WAIT);
+        pty.send("again\r");
+        pty.expect_after(at, "You said: again", WAIT);
+        let requests = fake.chat_requests();
+        assert_eq!(requests.len(), 2);
+        let messages = requests[1].messages();
+        assert_eq!(
+            messages.len(),
+            1,
+            "the cancelled turn left nothing: {messages:?}"
+        );
+        assert!(pty.text().contains("...done thinking."), "{}", pty.text());
+        pty.send("/bye\r");
+        assert_eq!(pty.wait(WAIT).code(), Some(0));
+    }
+}
