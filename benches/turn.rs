@@ -22,6 +22,10 @@
 //! `turn/request_finished` times `ChatMetrics::request_finished` alone (the metric work
 //! at the end of a successful turn) on the SDK meter and on the no-op meter.
 //!
+//! `turn/stream_500_chunks/{content,thinking}` streams 500 chunks with telemetry on, once as
+//! answer text (a model that does not think) and once as reasoning (a thinking model that
+//! then answers in one word): the per-chunk cost of a thinking stream beside a content one.
+//!
 //! Run: `cargo bench --bench turn` (add `-- --quick` for a rough pass).
 
 use std::hint::black_box;
@@ -35,7 +39,7 @@ use chatbot_otel::telemetry::logs::{bridge_filter, file_filter, JsonLogLayer};
 use chatbot_otel::telemetry::metrics::{ChatMetrics, TurnMeasurement, TurnStatus};
 use chatbot_otel::telemetry::Telemetry;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fake_ollama::{FakeOllama, Options, Reply};
+use fake_ollama::{FakeOllama, Options, Reply, Thinking};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
@@ -234,6 +238,74 @@ fn bench_turns(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_thinking_vs_content(c: &mut Criterion) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = runtime();
+    let mut group = c.benchmark_group("turn/stream_500_chunks");
+    // 501 lines either way: 500 content chunks + final, or 500 thinking + 1 content... + final
+    // (502); the throughput counts the lines actually read.
+    for (label, model, options, lines) in [
+        (
+            "content",
+            "llama3.1:8b",
+            Options {
+                reply: Reply::Words(500),
+                ..Options::default()
+            },
+            501u64,
+        ),
+        (
+            "thinking",
+            "qwen3:0.6b",
+            Options {
+                models: vec!["qwen3:0.6b".into()],
+                thinking: Thinking::Words(500),
+                reply: Reply::Words(1),
+                ..Options::default()
+            },
+            502u64,
+        ),
+    ] {
+        let fake = rt
+            .block_on(FakeOllama::start_with(options))
+            .expect("fake-ollama starts");
+        let url = url::Url::parse(&fake.url()).expect("a URL");
+        group.throughput(Throughput::Elements(lines));
+        let setup = telemetry_on();
+        let mut session = ChatSession::new(
+            OllamaClient::new(url, Duration::from_secs(30)),
+            setup.telemetry.clone(),
+            model.into(),
+            0.7,
+            None,
+            true,
+        );
+        let _default = tracing::dispatcher::set_default(&setup.dispatch);
+        let mut sink = std::io::sink();
+        rt.block_on(session.send("warm up", &mut sink, std::future::pending()));
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let start = process_cpu();
+                for _ in 0..iters {
+                    session.clear();
+                    let report = rt.block_on(session.send(
+                        "Tell me about the sea",
+                        &mut sink,
+                        std::future::pending(),
+                    ));
+                    assert!(report.error.is_none(), "{:?}", report.error);
+                    black_box(report);
+                }
+                process_cpu().saturating_sub(start)
+            })
+        });
+        drop(_default);
+        setup.telemetry.shutdown(Duration::from_secs(5));
+        drop(fake);
+    }
+    group.finish();
+}
+
 fn bench_request_finished(c: &mut Criterion) {
     let sdk_meter = SdkMeterProvider::builder()
         .with_reader(
@@ -281,6 +353,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = turn;
     config = config();
-    targets = bench_turns, bench_request_finished
+    targets = bench_turns, bench_thinking_vs_content, bench_request_finished
 }
 criterion_main!(turn);
