@@ -407,13 +407,26 @@ fn help(repl: &mut Repl<'_>, _args: &str) -> Result<Flow, Usage> {
     Ok(Flow::Continue)
 }
 
-/// Each line of `text` filled to `width`, continuation lines indented under the value
-/// (`Model:       …` keeps its value column).
+/// Each line of `text` filled to `width`. A `Label:   value` line keeps its value column:
+/// the value wraps under itself.
 fn fit(text: &str, width: usize) -> String {
     text.lines()
         .flat_map(|line| {
-            let indent = if line.contains(":  ") { 13 } else { 2 };
-            super::wrap::fill(line, width, &" ".repeat(indent))
+            let value_at = line.find(":  ").map(|colon| {
+                colon + 1 + line[colon + 1..].len() - line[colon + 1..].trim_start().len()
+            });
+            match value_at {
+                Some(at) if at + 16 < width => {
+                    let (label, value) = line.split_at(at);
+                    let mut lines = super::wrap::fill(value, width - at, "");
+                    lines[0].insert_str(0, label);
+                    for l in lines.iter_mut().skip(1) {
+                        l.insert_str(0, &" ".repeat(at));
+                    }
+                    lines
+                }
+                _ => super::wrap::fill(line, width, ""),
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -886,6 +899,23 @@ mod tests {
         assert!(help_keys(true).contains("\"\"\""));
         assert!(!help_table(false, 80).contains("wordwrap"));
         assert!(help_table(true, 80).contains("/set wordwrap"));
+    }
+
+    /// Settings lines wrap under their value column.
+    #[test]
+    fn settings_lines_keep_their_column() {
+        let text = fit(
+            "Telemetry:   on; no collector at localhost:4318: see it with /trace and /stats\nplain words here",
+            40,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("Telemetry:   on; "), "{text}");
+        assert!(
+            lines[1].starts_with("             ") && !lines[1].starts_with("              "),
+            "{text}"
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{text}");
+        assert_eq!(lines.last(), Some(&"plain words here"));
     }
 
     /// Completion offers commands, aliases and sub-commands by prefix.

@@ -401,7 +401,7 @@ fn millis(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+    use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 
     /// A turn-shaped trace (a root, two levels of children, a long attribute and an event).
@@ -456,9 +456,7 @@ mod tests {
         };
         let text = render(&trace, 1, piped);
         let bars: Vec<&str> = text.lines().filter(|l| l.contains("INTERNAL")).collect();
-        assert!(bars
-            .iter()
-            .all(|l| l.trim_end().ends_with(|c| c == '#' || c == '.')));
+        assert!(bars.iter().all(|l| l.trim_end().ends_with(['#', '.'])));
         assert!(
             bars.iter().all(|l| l.len() >= NAME_WIDTH + BAR_WIDTH),
             "{text}"
