@@ -38,7 +38,7 @@ use crate::telemetry::exporters::{self, AnySpanExporter};
 use crate::telemetry::{logs, names, resource};
 
 /// Name of the test span sent by the export check.
-pub const CHECK_SPAN: &str = names::span::DOCTOR_CHECK;
+pub(crate) const CHECK_SPAN: &str = names::span::DOCTOR_CHECK;
 
 /// How long each Ollama request may take: a local server answers in milliseconds.
 const OLLAMA_TIMEOUT: Duration = Duration::from_secs(3);
@@ -80,7 +80,7 @@ impl Check {
 }
 
 /// Runs every check, prints one line each on stdout, and returns the exit code.
-pub fn run(runtime: &Runtime, config: &Config) -> u8 {
+pub(crate) fn run(runtime: &Runtime, config: &Config) -> u8 {
     crate::tls::ensure_provider();
     stdout_line(&format!(
         "chatbot-otel {} doctor",

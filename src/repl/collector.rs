@@ -76,7 +76,7 @@ impl Collector {
 /// The one line said when nothing listens.
 pub(crate) fn unreachable_notice(address: &str) -> String {
     format!(
-        "note: no OTLP collector answers at {address}, so telemetry stays in this process: /trace and /stats show it; --export file:PATH records it"
+        "note: no OTLP collector at {address}; telemetry stays here: /trace, /stats, or --export file:PATH"
     )
 }
 

@@ -108,7 +108,12 @@ fn unsent_block(block: Option<Vec<String>>) -> Option<(String, &'static str)> {
 }
 
 /// Runs the interactive loop until Ctrl-D or `/bye`; returns the exit code.
-pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &Signals) -> i32 {
+pub(crate) fn run(
+    rt: &Runtime,
+    session: &mut ChatSession,
+    config: &Config,
+    signals: &Signals,
+) -> i32 {
     let style = Style::detect(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let console = Console {
         interactive: true,

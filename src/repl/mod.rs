@@ -1,6 +1,6 @@
 //! The two front ends — an interactive terminal and a pipe — and what they share.
 //!
-//! Both read a line, parse it with [`commands::parse`], and either run a command (one row
+//! Both read a line, parse it with `commands::parse`, and either run a command (one row
 //! of the command table) or a chat turn. They differ only in where text goes:
 //! interactively, everything is on the terminal and status lines are dimmed; piped, stdout
 //! carries nothing but reply text so `chatbot-otel < questions.txt > answers.txt` works,
@@ -8,10 +8,10 @@
 
 pub(crate) mod collector;
 pub(crate) mod commands;
-pub mod interactive;
+pub(crate) mod interactive;
 pub(crate) mod out;
-pub mod piped;
-pub mod signals;
+pub(crate) mod piped;
+pub(crate) mod signals;
 pub(crate) mod spinner;
 pub(crate) mod style;
 pub(crate) mod term;

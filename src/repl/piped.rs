@@ -16,7 +16,12 @@ use crate::chat::ChatSession;
 use crate::config::Config;
 
 /// Reads stdin to the end (or `/bye`) and returns the exit code.
-pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &Signals) -> i32 {
+pub(crate) fn run(
+    rt: &Runtime,
+    session: &mut ChatSession,
+    config: &Config,
+    signals: &Signals,
+) -> i32 {
     let console = Console {
         interactive: false,
         style: Style::plain(),
