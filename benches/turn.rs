@@ -251,6 +251,8 @@ fn bench_request_finished(c: &mut Criterion) {
         status: TurnStatus::Success,
         duration: Duration::from_millis(1234),
         time_to_first_token: Some(Duration::from_millis(120)),
+        time_to_first_chunk: Some(Duration::from_millis(120)),
+        thinking: None,
         tokens: Some((31, 500)),
     };
     let mut group = c.benchmark_group("turn/request_finished");

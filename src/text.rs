@@ -1,5 +1,7 @@
 //! Small text helpers shared by the terminal and the telemetry code.
 
+use std::borrow::Cow;
+
 /// Cuts `text` to at most `max_chars` characters (never inside a UTF-8 character),
 /// saying how much was dropped.
 pub fn truncate(text: &str, max_chars: usize) -> String {
@@ -12,9 +14,79 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// Makes untrusted text (a model's reply, a server's error) safe to print on a terminal:
+/// printable characters, `\n` and `\t` pass; every other control character is shown the
+/// way `cat -v` shows it (`ESC` → `^[`, `CR` → `^M`, DEL → `^?`, C1 `U+009B` → `M-^[`), so an
+/// escape sequence can neither run (clear the screen, set the title, write the clipboard)
+/// nor hide. Stateless per character, so text cut into chunks anywhere gives the same
+/// result; borrows when there is nothing to change (the common case, on the per-chunk path).
+pub fn printable(text: &str) -> Cow<'_, str> {
+    fn is_control(c: char) -> bool {
+        (c.is_control() && c != '\n' && c != '\t') || c == '\u{7f}'
+    }
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c as u32 {
+            _ if !is_control(c) => out.push(c),
+            0x7f => out.push_str("^?"),
+            n @ 0..=0x1f => {
+                out.push('^');
+                out.push(char::from(b'@' + n as u8));
+            }
+            n => {
+                // C1 controls, U+0080..U+009F.
+                out.push_str("M-^");
+                out.push(char::from(b'@' + (n - 0x80) as u8));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `url` as it may be shown or recorded: credentials become `REDACTED:REDACTED@`, as the
+/// HTTP semantic conventions require for `url.full`, and a query's values are kept (Ollama
+/// URLs have none that matter). The request itself still uses the real URL.
+pub fn redacted_url(url: &url::Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("REDACTED");
+    let _ = shown.set_password(Some("REDACTED"));
+    shown.to_string()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::truncate;
+    use super::{printable, redacted_url, truncate};
+
+    /// User and password never show; a URL without them is unchanged.
+    #[test]
+    fn urls_lose_their_credentials() {
+        let url = url::Url::parse("http://alice:pw@host:11434/api/chat").unwrap();
+        assert_eq!(
+            redacted_url(&url),
+            "http://REDACTED:REDACTED@host:11434/api/chat"
+        );
+        let url = url::Url::parse("http://alice@host/").unwrap();
+        assert_eq!(redacted_url(&url), "http://REDACTED:REDACTED@host/");
+        let url = url::Url::parse("http://host:1/").unwrap();
+        assert_eq!(redacted_url(&url), "http://host:1/");
+    }
+
+    /// Escape sequences and bare CRs become visible; text, newlines and tabs pass.
+    #[test]
+    fn printable_neutralises_controls() {
+        assert_eq!(printable("plain\ttext\n"), "plain\ttext\n");
+        assert!(matches!(printable("héllo"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(printable("\x1b]52;c;SGVsbG8=\x07"), "^[]52;c;SGVsbG8=^G");
+        assert_eq!(printable("\x1b[2J"), "^[[2J");
+        assert_eq!(printable("ok\rgone"), "ok^Mgone");
+        assert_eq!(printable("\u{9b}6n\u{7f}"), "M-^[6n^?");
+    }
 
     /// Short text is unchanged; long text is cut on a character boundary.
     #[test]

@@ -6,6 +6,12 @@
 //! to case. The chat endpoint echoes the name *as sent*, but `/api/show`'s 404
 //! message uses the canonical `name:tag` form, so both spellings are needed.
 //!
+//! What a model can do (its `capabilities`) comes from a small table of the
+//! families people run, as Ollama's library lists them: `qwen3`, `deepseek-r1`,
+//! `gpt-oss` and `magistral` think; the llamas from 3.1 on, `qwen3`, `gpt-oss`
+//! and a few more call tools. The chat endpoint enforces both, as Ollama does
+//! (see `chat`). A family the table does not know can only complete text.
+//!
 //! Everything else in a model entry (size, digest, family, dates) is made up
 //! deterministically from the name, so two runs give the same bytes.
 
@@ -34,6 +40,55 @@ pub(crate) fn find<'a>(models: &'a [String], requested: &str) -> Option<&'a str>
         .iter()
         .find(|m| canonical(m).eq_ignore_ascii_case(&wanted))
         .map(String::as_str)
+}
+
+/// `capabilities` of the families the fake knows, by base name (the name
+/// without namespace and tag), as listed on ollama.com/library.
+const FAMILIES: &[(&str, &[&str])] = &[
+    ("llama3.1", &["completion", "tools"]),
+    ("llama3.2", &["completion", "tools"]),
+    ("llama3.3", &["completion", "tools"]),
+    ("qwen2.5", &["completion", "tools"]),
+    ("mistral", &["completion", "tools"]),
+    ("qwen3", &["completion", "tools", "thinking"]),
+    ("gpt-oss", &["completion", "tools", "thinking"]),
+    ("magistral", &["completion", "tools", "thinking"]),
+    ("deepseek-r1", &["completion", "thinking"]),
+];
+
+/// What the model can do: `completion`, plus `tools` and `thinking` for the
+/// families that have them.
+pub(crate) fn capabilities(name: &str) -> Vec<&'static str> {
+    let base = base_name(name).to_ascii_lowercase();
+    FAMILIES
+        .iter()
+        .find(|(family, _)| *family == base)
+        .map_or_else(|| vec!["completion"], |(_, caps)| caps.to_vec())
+}
+
+/// Whether the model has this capability.
+pub(crate) fn can(name: &str, capability: &str) -> bool {
+    capabilities(name).contains(&capability)
+}
+
+/// gpt-oss takes thinking *levels* only: `think: true`/`false` are ignored and
+/// it thinks anyway ("the trace cannot be fully disabled", Ollama's thinking
+/// docs).
+pub(crate) fn thinks_regardless(name: &str) -> bool {
+    base_name(name).eq_ignore_ascii_case("gpt-oss")
+}
+
+/// The fully qualified name Ollama prints in capability errors
+/// (`model.ParseName(...).String()`): `llama3.2` →
+/// `registry.ollama.ai/library/llama3.2:latest`, `me/m:1b` →
+/// `registry.ollama.ai/me/m:1b`; a name with a host is kept as is.
+pub(crate) fn qualified(name: &str) -> String {
+    let name = canonical(name);
+    match name.matches('/').count() {
+        0 => format!("registry.ollama.ai/library/{name}"),
+        1 => format!("registry.ollama.ai/{name}"),
+        _ => name,
+    }
 }
 
 /// The part between the last `/` and the `:`: `library/llama3.1:8b` → `llama3.1`.
@@ -132,7 +187,7 @@ pub(crate) fn tags(models: &[String]) -> ListResponse {
                     size: size_bytes(m),
                     digest: digest(&name),
                     details: details(m),
-                    capabilities: vec!["completion", "tools"],
+                    capabilities: capabilities(m),
                     name,
                 }
             })
@@ -167,7 +222,7 @@ pub(crate) fn show(models: &[String], listed: &str) -> ShowResponse {
         template: "{{ .Prompt }}".into(),
         details,
         model_info,
-        capabilities: vec!["completion", "tools"],
+        capabilities: capabilities(listed),
         modified_at: modified_at(index),
     }
 }
@@ -204,6 +259,43 @@ mod tests {
         assert_eq!(details("llama3.2").parameter_size, "3.2B");
         assert_eq!(digest("llama3.2:latest").len(), 64);
         assert_ne!(digest("a"), digest("b"));
+    }
+
+    #[test]
+    fn capabilities_follow_the_family() {
+        assert_eq!(capabilities("llama3.2"), ["completion", "tools"]);
+        assert_eq!(capabilities("library/llama3.1:8b"), ["completion", "tools"]);
+        assert_eq!(
+            capabilities("qwen3:0.6b"),
+            ["completion", "tools", "thinking"]
+        );
+        assert_eq!(
+            capabilities("gpt-oss:20b"),
+            ["completion", "tools", "thinking"]
+        );
+        assert_eq!(capabilities("deepseek-r1:8b"), ["completion", "thinking"]);
+        assert_eq!(capabilities("m1"), ["completion"]);
+        assert!(can("QWEN3:4b", "thinking"));
+        assert!(!can("llama3.2", "thinking"));
+        assert!(thinks_regardless("gpt-oss:120b"));
+        assert!(!thinks_regardless("qwen3"));
+    }
+
+    #[test]
+    fn qualified_names_as_in_capability_errors() {
+        assert_eq!(
+            qualified("llama3.2"),
+            "registry.ollama.ai/library/llama3.2:latest"
+        );
+        assert_eq!(
+            qualified("gemma3:4b"),
+            "registry.ollama.ai/library/gemma3:4b"
+        );
+        assert_eq!(qualified("me/m:1b"), "registry.ollama.ai/me/m:1b");
+        assert_eq!(
+            qualified("localhost:5000/me/m"),
+            "localhost:5000/me/m:latest"
+        );
     }
 
     #[test]

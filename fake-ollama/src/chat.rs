@@ -2,24 +2,36 @@
 //!
 //! # The order of checks
 //!
+//! As in Ollama's `ChatHandler`:
+//!
 //! 1. The body is decoded: empty → `400 missing request body`, not JSON or a
-//!    field of the wrong type → `400` with a decoder message, no `model` →
+//!    field of the wrong type → `400` with a decoder message, a bad `think`
+//!    → `400 invalid think value: ...` (see `thinking`), no `model` →
 //!    `400 model is required`.
 //! 2. The model must be listed, else `404 {"error":"model '<as sent>' not found"}`.
-//! 3. An empty (or missing) `messages` array loads the model: one
-//!    `application/json` object with `done_reason:"load"` (`"unload"` with
-//!    `keep_alive: 0`), even when `stream` is true.
-//! 4. Only now is a [`Behaviour`] chosen: the pushed queue, else a
+//! 3. An empty (or missing) `messages` array with `keep_alive: 0` unloads the
+//!    model: one `application/json` object with `done_reason:"unload"`.
+//! 4. A truthy `think` for a model without the `thinking` capability →
+//!    `400 "<model>" does not support thinking`; `tools` for a model without
+//!    the `tools` capability → `400 registry.ollama.ai/library/<model>:<tag>
+//!    does not support tools` (Ollama names the model fully qualified there).
+//! 5. An empty `messages` array loads the model: `done_reason:"load"`, as
+//!    `application/json` even when `stream` is true.
+//! 6. Only now is a [`Behaviour`] chosen: the pushed queue, else a
 //!    `[fault:NAME]` directive in the last user message, else the default.
 //!
-//! Steps 1-3 answer at once and never use up a pushed behaviour.
+//! Steps 1-5 answer at once and never use up a pushed behaviour.
+//!
+//! What the model says (thinking, tool calls, text) is composed in `reply`;
+//! the request is decoded in `request`.
 //!
 //! # Timing and metrics
 //!
 //! Like Ollama, the fake writes **nothing, not even the status line**, until the
 //! first chunk is ready: it sleeps `first_token_delay` first (that is Ollama
 //! loading the model and evaluating the prompt). Then it writes one line per
-//! piece of the reply, `chunk_delay` apart, and the `done:true` line last.
+//! piece, `chunk_delay` apart (thinking lines `thinking_chunk_delay` apart when
+//! that is set), and the `done:true` line last.
 //!
 //! The final chunk's durations are integer nanoseconds built from the time
 //! really spent: `prompt_eval_duration` = request received → first chunk
@@ -28,29 +40,32 @@
 //! slept: the fake behaves as if the model were already warm), and
 //! `total_duration` is their sum. Each is at least 1 µs so none is ever left out
 //! (Ollama omits zero metrics). `prompt_eval_count` is words + 4 per message;
-//! `eval_count` is the number of content chunks, the final one included when it
-//! carries text.
+//! `eval_count` counts what was generated, thinking included (Ollama has no
+//! separate thinking count): one per thinking or content chunk, the final one
+//! included when it carries text, plus, for each tool call, the pieces of its
+//! name and of its arguments' JSON.
 //!
 //! # `"stream": false`
 //!
 //! The answer is one `application/json; charset=utf-8` object with the whole
-//! text and no trailing newline, sent after the time the stream would have
-//! taken. Since nothing is written before the end, a failure there is a real
-//! status: `LegacyErrorLine` and `ErrorMidStream` give `500` with their
-//! message; `InvalidLineAfter` gives `200` with the body `<html>oops`;
-//! `TruncateAfter` and `DropConnectionAfter` announce the full
-//! `Content-Length`, send half the body and close; `HangAfter` does the same but
-//! stalls instead of closing.
+//! text (and the whole thinking, and every tool call) and no trailing newline,
+//! sent after the time the stream would have taken. Since nothing is written
+//! before the end, a failure there is a real status: `LegacyErrorLine` and
+//! `ErrorMidStream` give `500` with their message; `InvalidLineAfter` gives
+//! `200` with the body `<html>oops`; `TruncateAfter` and `DropConnectionAfter`
+//! announce the full `Content-Length`, send half the body and close;
+//! `HangAfter` does the same but stalls instead of closing.
 
 use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::Value;
-
 use crate::http::{response_head, ChunkedWriter, Connection, Request, JSON, NDJSON};
+use crate::reply::{compose, Piece, PlannedCall};
+use crate::request::ChatRequest;
 use crate::server::{After, Shared};
+use crate::thinking;
 use crate::wire::{error_json, to_go_json, ChatResponse, Message, Metrics};
-use crate::{catalog, clock, text, Behaviour, ChatOutcome, Reply, Split, INVALID_LINE};
+use crate::{catalog, clock, text, Behaviour, ChatOutcome, Split, ToolCall, INVALID_LINE};
 
 /// Sleeps, except for a zero duration: tokio's timer has millisecond
 /// granularity, so even `sleep(Duration::ZERO)` would wait for the next tick
@@ -74,34 +89,46 @@ pub(crate) async fn handle(
         Ok(chat) => chat,
         Err(message) => return reject(conn, shared, index, 400, &message, close).await,
     };
-    if catalog::find(&shared.opts.models, &chat.model).is_none() {
+    let Some(listed) = catalog::find(&shared.opts.models, &chat.model) else {
         let message = format!("model '{}' not found", chat.model);
         return reject(conn, shared, index, 404, &message, close).await;
+    };
+    if chat.messages.is_empty() && chat.unload {
+        return load_or_unload(conn, shared, index, &chat, "unload", close).await;
+    }
+    if chat.think.truthy() && !catalog::can(listed, "thinking") {
+        let message = thinking::not_supported(&chat.model);
+        return reject(conn, shared, index, 400, &message, close).await;
+    }
+    if !chat.tools.is_empty() && !catalog::can(listed, "tools") {
+        let message = format!("{} does not support tools", catalog::qualified(listed));
+        return reject(conn, shared, index, 400, &message, close).await;
     }
     if chat.messages.is_empty() {
-        return load_or_unload(conn, shared, index, &chat, close).await;
+        return load_or_unload(conn, shared, index, &chat, "load", close).await;
     }
 
     let last_user = chat.last_user_message();
-    let plan = Plan::from(shared.next_behaviour(last_user));
-    let reply = match &shared.opts.reply {
-        Reply::Echo => format!("You said: {}", last_user.unwrap_or("")),
-        Reply::Text(text) => text.clone(),
-        Reply::Words(n) => text::lorem(*n),
+    let behaviour = shared.next_behaviour(last_user);
+    let opts = &shared.opts;
+    let thinking_delay = match &behaviour {
+        Behaviour::SlowThinking { chunk_delay } => *chunk_delay,
+        _ => opts.thinking_chunk_delay.unwrap_or(opts.chunk_delay),
     };
     let mut turn = Turn {
         shared,
         index,
-        pieces: text::tokenize(&reply),
-        final_text: shared.opts.final_chunk_text.clone().unwrap_or_default(),
+        pieces: compose(opts, listed, &chat),
+        final_text: opts.final_chunk_text.clone().unwrap_or_default(),
         prompt_eval_count: text::prompt_tokens(chat.messages.iter().map(|m| m.content.as_str())),
         model: chat.model,
+        thinking_delay,
         received,
         first_ready: received,
-        chunks_sent: 0,
-        text_sent: String::new(),
+        sent: Sent::default(),
         done: None,
     };
+    let plan = Plan::from(behaviour);
     let result = if chat.stream {
         stream(conn, &mut turn, plan, close).await
     } else {
@@ -112,119 +139,6 @@ pub(crate) async fn handle(
         turn.publish();
     }
     result
-}
-
-/// The fields of the request body the fake acts on.
-struct ChatRequest {
-    model: String,
-    messages: Vec<ChatMessage>,
-    stream: bool,
-    /// `keep_alive` is zero: with no messages, unload instead of load.
-    unload: bool,
-}
-
-struct ChatMessage {
-    role: String,
-    content: String,
-}
-
-impl ChatRequest {
-    /// Decodes the body roughly as Go's `ShouldBindJSON` into `api.ChatRequest`
-    /// would. Error texts follow Go's where they are simple to imitate; for
-    /// syntax errors the decoder's own text is used (it differs from Go's).
-    fn parse(body: &[u8]) -> Result<ChatRequest, String> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Err("missing request body".into());
-        }
-        let value: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-        let Value::Object(obj) = &value else {
-            return Err(format!(
-                "json: cannot unmarshal {} into Go value of type api.ChatRequest",
-                kind(&value)
-            ));
-        };
-        let field_error = |field: &str, v: &Value, go_type: &str| {
-            format!(
-                "json: cannot unmarshal {} into Go struct field ChatRequest.{field} of type {go_type}",
-                kind(v)
-            )
-        };
-
-        let model = match obj.get("model") {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => return Err(field_error("model", v, "string")),
-        };
-        let messages = match obj.get("messages") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => {
-                let mut messages = Vec::with_capacity(items.len());
-                for item in items {
-                    let Value::Object(m) = item else {
-                        return Err(field_error("messages", item, "api.Message"));
-                    };
-                    let text_field = |name: &str| match m.get(name) {
-                        None | Some(Value::Null) => Ok(String::new()),
-                        Some(Value::String(s)) => Ok(s.clone()),
-                        Some(v) => Err(field_error(&format!("messages.{name}"), v, "string")),
-                    };
-                    messages.push(ChatMessage {
-                        role: text_field("role")?.to_lowercase(),
-                        content: text_field("content")?,
-                    });
-                }
-                messages
-            }
-            Some(v) => return Err(field_error("messages", v, "[]api.Message")),
-        };
-        let stream = match obj.get("stream") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(v) => return Err(field_error("stream", v, "bool")),
-        };
-        if model.is_empty() {
-            return Err("model is required".into());
-        }
-        let unload = obj.get("keep_alive").is_some_and(is_zero_duration);
-        Ok(ChatRequest {
-            model,
-            messages,
-            stream,
-            unload,
-        })
-    }
-
-    fn last_user_message(&self) -> Option<&str> {
-        self.messages
-            .iter()
-            .rev()
-            .find(|m| m.role == "user")
-            .map(|m| m.content.as_str())
-    }
-}
-
-/// The JSON type name Go uses in its unmarshalling errors.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// `0`, `0.0`, `"0"`, `"0s"`, `"0m"`...
-fn is_zero_duration(v: &Value) -> bool {
-    match v {
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => {
-            let number = s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            number.parse::<f64>() == Ok(0.0)
-        }
-        _ => false,
-    }
 }
 
 /// A behaviour reduced to what the writer has to do.
@@ -257,7 +171,8 @@ impl From<Behaviour> for Plan {
     fn from(b: Behaviour) -> Plan {
         let stream = |chunks, ending| Plan::Stream { chunks, ending };
         match b {
-            Behaviour::Reply => stream(usize::MAX, Ending::Done),
+            // (The slower thinking is applied by `handle`.)
+            Behaviour::Reply | Behaviour::SlowThinking { .. } => stream(usize::MAX, Ending::Done),
             Behaviour::HttpError { status, message } => Plan::Status(status, message),
             Behaviour::LegacyErrorLine { message } => stream(0, Ending::ErrorLine(message)),
             Behaviour::ErrorMidStream {
@@ -275,6 +190,36 @@ impl From<Behaviour> for Plan {
     }
 }
 
+/// What a response has written so far.
+#[derive(Default)]
+struct Sent {
+    /// `done:false` lines of any kind.
+    chunks: usize,
+    thinking_chunks: usize,
+    text: String,
+    thinking: String,
+    tool_calls: Vec<ToolCall>,
+    /// `eval_count` so far.
+    tokens: u64,
+}
+
+impl Sent {
+    fn record(&mut self, piece: &Piece) {
+        self.chunks += 1;
+        self.tokens += piece.tokens();
+        match piece {
+            Piece::Thinking(t) => {
+                self.thinking_chunks += 1;
+                self.thinking.push_str(t);
+            }
+            Piece::Content(c) => self.text.push_str(c),
+            Piece::ToolCalls(calls) => self
+                .tool_calls
+                .extend(calls.iter().map(PlannedCall::public)),
+        }
+    }
+}
+
 /// One chat response in progress, and what it has sent so far.
 struct Turn<'a> {
     shared: &'a Shared,
@@ -282,16 +227,17 @@ struct Turn<'a> {
     index: usize,
     /// The model name exactly as the client sent it.
     model: String,
+    /// The pause before a thinking line.
+    thinking_delay: Duration,
     received: Instant,
     /// When the first chunk was ready (after `first_token_delay`).
     first_ready: Instant,
-    /// The reply cut into the pieces to stream.
-    pieces: Vec<String>,
+    /// The reply cut into the lines to stream.
+    pieces: Vec<Piece>,
     /// Text for the `done:true` chunk.
     final_text: String,
     prompt_eval_count: u64,
-    chunks_sent: usize,
-    text_sent: String,
+    sent: Sent,
     /// `done_reason` and metrics of the final object, once it is sent.
     done: Option<(&'static str, Metrics)>,
 }
@@ -299,11 +245,14 @@ struct Turn<'a> {
 impl Turn<'_> {
     fn outcome(&self) -> ChatOutcome {
         ChatOutcome {
-            chunks_sent: self.chunks_sent,
-            text: self.text_sent.clone(),
+            chunks_sent: self.sent.chunks,
+            text: self.sent.text.clone(),
             prompt_eval_count: self.done.map(|(_, m)| m.prompt_eval_count),
             eval_count: self.done.map(|(_, m)| m.eval_count),
             done_reason: self.done.map(|(reason, _)| reason.to_string()),
+            thinking: self.sent.thinking.clone(),
+            thinking_chunks: self.sent.thinking_chunks,
+            tool_calls: self.sent.tool_calls.clone(),
         }
     }
 
@@ -329,13 +278,22 @@ impl Turn<'_> {
     }
 
     /// A chat object stamped with the current time.
-    fn object(&self, content: &str, done: Option<(&'static str, Metrics)>) -> String {
+    fn object(
+        &self,
+        content: &str,
+        thinking: &str,
+        calls: &[PlannedCall],
+        done: Option<(&'static str, Metrics)>,
+    ) -> String {
         to_go_json(&ChatResponse {
             model: &self.model,
             created_at: clock::rfc3339_utc(SystemTime::now()),
             message: Message {
                 role: "assistant",
                 content,
+                thinking: (!thinking.is_empty()).then_some(thinking),
+                tool_calls: (!calls.is_empty())
+                    .then(|| calls.iter().map(PlannedCall::wire).collect()),
             },
             done: done.is_some(),
             done_reason: done.map(|(reason, _)| reason),
@@ -343,16 +301,24 @@ impl Turn<'_> {
         })
     }
 
-    /// The same, as an NDJSON line.
-    fn line(&self, content: &str, done: Option<(&'static str, Metrics)>) -> Vec<u8> {
-        let mut line = self.object(content, done).into_bytes();
+    /// The NDJSON line of one piece.
+    fn piece_line(&self, piece: &Piece) -> Vec<u8> {
+        let object = match piece {
+            Piece::Thinking(t) => self.object("", t, &[], None),
+            Piece::Content(c) => self.object(c, "", &[], None),
+            Piece::ToolCalls(calls) => self.object("", "", calls, None),
+        };
+        let mut line = object.into_bytes();
         line.push(b'\n');
         line
     }
 
-    /// `eval_count` when every piece and the final text are generated.
-    fn full_eval_count(&self) -> u64 {
-        self.pieces.len() as u64 + u64::from(!self.final_text.is_empty())
+    /// The pause before writing `piece` (after the first line).
+    fn delay_before(&self, piece: &Piece) -> Duration {
+        match piece {
+            Piece::Thinking(_) => self.thinking_delay,
+            _ => self.shared.opts.chunk_delay,
+        }
     }
 }
 
@@ -371,23 +337,21 @@ async fn reject(
     Ok(After::KeepAlive)
 }
 
-/// `messages: []`: load (or unload) the model, answer with one JSON object.
+/// `messages: []`: load (`reason` `"load"`) or unload (`"unload"`) the
+/// model, answer with one JSON object.
 async fn load_or_unload(
     conn: &mut Connection,
     shared: &Shared,
     index: usize,
     chat: &ChatRequest,
+    reason: &'static str,
     close: bool,
 ) -> io::Result<After> {
     pause(shared.opts.first_token_delay).await;
-    let reason = if chat.unload { "unload" } else { "load" };
     let body = to_go_json(&ChatResponse {
         model: &chat.model,
         created_at: clock::rfc3339_utc(SystemTime::now()),
-        message: Message {
-            role: "assistant",
-            content: "",
-        },
+        message: Message::text(""),
         done: true,
         done_reason: Some(reason),
         metrics: Metrics::default(),
@@ -436,15 +400,15 @@ async fn stream(
         Split::Bytes(n) => Some(n),
     };
     let mut body = ChunkedWriter::new(conn, 200, NDJSON, close, piece_size);
-    for piece in turn.pieces.iter().take(limit) {
-        if turn.chunks_sent > 0 {
-            pause(opts.chunk_delay).await;
+    let pieces = std::mem::take(&mut turn.pieces);
+    for piece in pieces.iter().take(limit) {
+        if turn.sent.chunks > 0 {
+            pause(turn.delay_before(piece)).await;
         }
-        body.send(&turn.line(piece, None)).await?;
-        turn.chunks_sent += 1;
-        turn.text_sent.push_str(piece);
+        body.send(&turn.piece_line(piece)).await?;
+        turn.sent.record(piece);
     }
-    if turn.chunks_sent > 0 {
+    if turn.sent.chunks > 0 {
         // Whatever comes next takes as long to "generate" as a chunk.
         pause(opts.chunk_delay).await;
     }
@@ -452,15 +416,19 @@ async fn stream(
     // Each arm stores the outcome before its last write (see ChatOutcome).
     match ending {
         Ending::Done => {
-            let eval_count = turn.chunks_sent as u64 + u64::from(!turn.final_text.is_empty());
+            let eval_count = turn.sent.tokens + u64::from(!turn.final_text.is_empty());
             let done = ("stop", turn.metrics(eval_count));
-            let line = turn.line(&turn.final_text, Some(done));
-            let text_len = turn.text_sent.len();
-            turn.text_sent.push_str(&turn.final_text);
+            let mut line = turn
+                .object(&turn.final_text, "", &[], Some(done))
+                .into_bytes();
+            line.push(b'\n');
+            let text_len = turn.sent.text.len();
+            let final_text = turn.final_text.clone();
+            turn.sent.text.push_str(&final_text);
             turn.done = Some(done);
             turn.publish();
             if let Err(e) = body.send(&line).await {
-                turn.text_sent.truncate(text_len);
+                turn.sent.text.truncate(text_len);
                 turn.done = None;
                 return Err(e);
             }
@@ -537,15 +505,32 @@ async fn whole(
     };
 
     // Generating takes as long as streaming would have.
-    let gaps = turn.pieces.len().saturating_sub(1) as u32;
-    pause(opts.chunk_delay * gaps).await;
-    let text = format!("{}{}", turn.pieces.concat(), turn.final_text);
-    let done = ("stop", turn.metrics(turn.full_eval_count()));
-    let object = turn.object(&text, Some(done));
+    let pieces = std::mem::take(&mut turn.pieces);
+    let generating: Duration = pieces.iter().skip(1).map(|p| turn.delay_before(p)).sum();
+    pause(generating).await;
+    let mut all = Sent::default();
+    for piece in &pieces {
+        all.record(piece);
+    }
+    all.text.push_str(&turn.final_text);
+    let calls: Vec<PlannedCall> = pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::ToolCalls(calls) => Some(calls.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let eval_count = all.tokens + u64::from(!turn.final_text.is_empty());
+    let done = ("stop", turn.metrics(eval_count));
+    let object = turn.object(&all.text, &all.thinking, &calls, Some(done));
 
     match ending {
         Ending::Done => {
-            turn.text_sent = text;
+            // One object, no chunks.
+            all.chunks = 0;
+            all.thinking_chunks = 0;
+            turn.sent = all;
             turn.done = Some(done);
             turn.publish();
             conn.send_full(200, JSON, object.as_bytes(), true, close)

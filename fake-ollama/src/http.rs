@@ -9,11 +9,13 @@
 //!
 //! What is supported, and no more:
 //!
-//! * requests: request line, headers (names lowercased, values trimmed), bodies
-//!   with `Content-Length` or `Transfer-Encoding: chunked`, `Expect:
-//!   100-continue` (curl sends it for larger bodies), pipelining and keep-alive
-//!   (HTTP/1.1 keeps the connection unless the client says `Connection: close`;
-//!   HTTP/1.0 closes unless it says `keep-alive`).
+//! * requests: `HTTP/1.1` request line, headers (names lowercased, values
+//!   trimmed), bodies with `Content-Length` or `Transfer-Encoding: chunked`,
+//!   and keep-alive (the connection stays open unless the client says
+//!   `Connection: close`). One request at a time: the fake answers a request
+//!   before it reads the next, which is all reqwest (or curl, or any HTTP/1.1
+//!   client that does not pipeline) needs. HTTP/1.0 and `Expect: 100-continue`
+//!   are not supported: no client of this project sends them.
 //! * responses: a whole body with `Content-Length` in one write
 //!   ([`Connection::send_full`]), or a chunked body ([`ChunkedWriter`]) where
 //!   every piece of data is one HTTP chunk in its own write, so each reaches the
@@ -51,8 +53,6 @@ pub(crate) struct Request {
     pub method: String,
     /// The request target as sent, query string included.
     pub target: String,
-    /// `true` for `HTTP/1.0`, which closes after each response by default.
-    pub http10: bool,
     /// Header names lowercased, values with surrounding whitespace removed.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -75,12 +75,7 @@ impl Request {
     /// Whether the connection may carry another request after this one.
     pub fn keep_alive(&self) -> bool {
         let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
-        let has = |token: &str| connection.split(',').any(|t| t.trim() == token);
-        if self.http10 {
-            has("keep-alive")
-        } else {
-            !has("close")
-        }
+        !connection.split(',').any(|t| t.trim() == "close")
     }
 }
 
@@ -100,8 +95,8 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// A client connection: the socket plus the bytes read but not yet parsed
-/// (a pipelining client may send the next request before we answer).
+/// A client connection: the socket plus the bytes read but not yet parsed (a
+/// read can return more than the line or body being parsed).
 pub(crate) struct Connection {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -176,11 +171,9 @@ impl Connection {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ReadError::Malformed);
         }
-        let http10 = match version {
-            "HTTP/1.1" => false,
-            "HTTP/1.0" => true,
-            _ => return Err(ReadError::Malformed),
-        };
+        if version != "HTTP/1.1" {
+            return Err(ReadError::Malformed);
+        }
 
         let mut headers = Vec::new();
         let mut head_bytes = request_line.len();
@@ -204,7 +197,6 @@ impl Connection {
         let mut request = Request {
             method: method.to_string(),
             target: target.to_string(),
-            http10,
             headers,
             body: Vec::new(),
         };
@@ -213,17 +205,10 @@ impl Connection {
     }
 
     async fn read_body(&mut self, request: &Request) -> Result<Vec<u8>, ReadError> {
-        let expects_continue = request
-            .header("expect")
-            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-
         if let Some(te) = request.header("transfer-encoding") {
             let last = te.rsplit(',').next().unwrap_or("").trim();
             if !last.eq_ignore_ascii_case("chunked") {
                 return Err(ReadError::Malformed);
-            }
-            if expects_continue && self.buf.is_empty() {
-                self.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
             }
             return self.read_chunked_body().await;
         }
@@ -243,9 +228,6 @@ impl Connection {
         let length = length.unwrap_or(0);
         if length > MAX_BODY_BYTES {
             return Err(ReadError::Malformed);
-        }
-        if expects_continue && length > self.buf.len() {
-            self.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
         }
         self.read_exact(length).await
     }
@@ -325,7 +307,6 @@ impl Connection {
 /// The reason phrase Go writes for a status code.
 fn reason(status: u16) -> &'static str {
     match status {
-        100 => "Continue",
         200 => "OK",
         204 => "No Content",
         400 => "Bad Request",

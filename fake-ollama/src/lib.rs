@@ -8,7 +8,15 @@
 //! stream that ends too early, a dropped connection, garbage, or silence.
 //! [`FakeOllama`] is that server. It binds a port on 127.0.0.1, serves until it
 //! is dropped, and records every request so a test can check what the client
-//! sent (for instance that a `traceparent` header was there).
+//! sent (for instance that a `traceparent` header was there, or which `think`
+//! value and `messages` the body carried: [`RecordedRequest::think`],
+//! [`RecordedRequest::messages`]).
+//!
+//! It also plays today's models: thinking models (`qwen3`, `deepseek-r1`,
+//! `gpt-oss`, `magistral`) stream `message.thinking` chunks before their
+//! answer, and models with the `tools` capability call the tools a request
+//! offers when the user names one (see the `chat` and `tools` modules). What
+//! a model can do is listed in its `capabilities` (`/api/show`, `/api/tags`).
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -29,7 +37,11 @@
 //! * `server`: the accept loop, one task per connection, and routing.
 //! * `http`: a small hand-written HTTP/1.1 layer (why by hand: see there).
 //! * `chat`: `POST /api/chat`, where the behaviours are played out.
-//! * `catalog`: model names, `GET /api/tags`, `POST /api/show`.
+//! * `request`: decoding the chat request body, with Go's error texts.
+//! * `reply`: what the model says: thinking, tool calls, text.
+//! * `catalog`: model names and capabilities, `GET /api/tags`, `POST /api/show`.
+//! * `thinking`: the `think` field and who thinks.
+//! * `tools`: which offered tool gets called, with which arguments.
 //! * `wire`: the JSON bodies, with Go's key order and escaping.
 //! * `text`: how reply text is cut into chunks and tokens are counted.
 //! * `clock`: `created_at` and `Date` formatting.
@@ -41,8 +53,12 @@ mod catalog;
 mod chat;
 mod clock;
 mod http;
+mod reply;
+mod request;
 mod server;
 mod text;
+mod thinking;
+mod tools;
 mod wire;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -106,6 +122,17 @@ pub struct Options {
     /// The `load_duration` reported in final chunks. It is reported, not slept.
     /// Default 18 ms; zero is reported as 1 µs because Ollama's is never zero.
     pub load_duration: Duration,
+    /// What a thinking model thinks before it answers. Default
+    /// [`Thinking::Echo`].
+    pub thinking: Thinking,
+    /// Time between two thinking lines (the first line after the thinking
+    /// follows `chunk_delay`, like any other). `None` (the default) paces
+    /// thinking like content, with `chunk_delay`. [`Behaviour::SlowThinking`] overrides it for one
+    /// request.
+    pub thinking_chunk_delay: Option<Duration>,
+    /// How the calls of a reply that calls several tools are spread over
+    /// chunks. Default [`ToolCallChunks::OnePerChunk`].
+    pub tool_call_chunks: ToolCallChunks,
 }
 
 impl Default for Options {
@@ -121,11 +148,16 @@ impl Default for Options {
             version: "0.12.6".into(),
             default_behaviour: Behaviour::Reply,
             load_duration: Duration::from_millis(18),
+            thinking: Thinking::Echo,
+            thinking_chunk_delay: None,
+            tool_call_chunks: ToolCallChunks::OnePerChunk,
         }
     }
 }
 
-/// The text of a successful reply.
+/// The text of a successful reply. Not used when the reply calls tools (the
+/// last user message names an offered tool) or answers a tool result (it then
+/// quotes it: `<tool_name> returned: <content>`); see the `reply` module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `You said: <content of the last user message>` (`You said: ` alone when
@@ -136,6 +168,34 @@ pub enum Reply {
     /// This many deterministic lorem-ipsum words (`lorem ipsum dolor ...`),
     /// streamed as exactly that many chunks.
     Words(usize),
+}
+
+/// The thinking text of a model that thinks (see the `thinking` module for
+/// when it does). It is streamed like the reply, one `message.thinking` chunk
+/// per token-ish piece, before the first content chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Thinking {
+    /// `Okay, the user said: <content of the last user message>`; after a
+    /// tool result, `Okay, <tool_name> returned: <its content>`.
+    #[default]
+    Echo,
+    /// This text.
+    Text(String),
+    /// This many deterministic words (`hmm okay so first ...`, none of them a
+    /// [`Reply::Words`] word), streamed as exactly that many chunks.
+    Words(usize),
+}
+
+/// How the tool calls of one reply are spread over the stream. Ollama emits
+/// each call whole as soon as its parser has it, so both shapes occur: a
+/// client must gather calls from every chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ToolCallChunks {
+    /// Each call in a chunk of its own (`function.index` 0, 1, ...).
+    #[default]
+    OnePerChunk,
+    /// All calls in one chunk.
+    AllInOne,
 }
 
 /// How each NDJSON line is written to the socket.
@@ -151,7 +211,8 @@ pub enum Split {
 
 /// What the next `/api/chat` response does.
 ///
-/// "Chunk" means a `done:false` content line. `after_chunks` larger than the
+/// "Chunk" means a `done:false` line: thinking lines first (for a model that
+/// thinks), then tool-call or content lines. `after_chunks` larger than the
 /// reply simply sends the whole reply (without the final `done:true` line)
 /// before the fault. For `"stream": false` requests, see the `chat` module
 /// docs.
@@ -185,12 +246,17 @@ pub enum Behaviour {
     Hang,
     /// Send the headers and `after_chunks` chunks, then stall like [`Hang`](Behaviour::Hang).
     HangAfter { after_chunks: usize },
+    /// A normal reply whose thinking lines are `chunk_delay` apart (instead of
+    /// [`Options::thinking_chunk_delay`]), so that a test can act while the
+    /// model is still thinking. Same as [`Reply`](Behaviour::Reply) for a model
+    /// that does not think.
+    SlowThinking { chunk_delay: Duration },
 }
 
 impl Behaviour {
     /// The names accepted in `[fault:NAME]` directives and by the binary's
     /// `--fault`.
-    pub const DIRECTIVES: [&'static str; 7] = [
+    pub const DIRECTIVES: [&'static str; 9] = [
         "http_500",
         "mid_stream_error",
         "truncate",
@@ -198,7 +264,12 @@ impl Behaviour {
         "invalid_json",
         "legacy_error",
         "hang",
+        "hang_thinking",
+        "slow_thinking",
     ];
+
+    /// The thinking-line spacing of the `slow_thinking` directive.
+    pub const SLOW_THINKING_DELAY: Duration = Duration::from_millis(300);
 
     /// The behaviour a directive name stands for:
     ///
@@ -211,6 +282,8 @@ impl Behaviour {
     /// | `invalid_json` | `InvalidLineAfter { after_chunks: 2 }` |
     /// | `legacy_error` | `LegacyErrorLine { message: RUNNER_STOPPED_MESSAGE }` |
     /// | `hang` | `Hang` |
+    /// | `hang_thinking` | `HangAfter { after_chunks: 2 }`: for a thinking model, two thinking chunks, then silence |
+    /// | `slow_thinking` | `SlowThinking { chunk_delay: SLOW_THINKING_DELAY }` |
     pub fn from_directive(name: &str) -> Option<Behaviour> {
         Some(match name {
             "http_500" => Behaviour::HttpError {
@@ -228,6 +301,10 @@ impl Behaviour {
                 message: RUNNER_STOPPED_MESSAGE.into(),
             },
             "hang" => Behaviour::Hang,
+            "hang_thinking" => Behaviour::HangAfter { after_chunks: 2 },
+            "slow_thinking" => Behaviour::SlowThinking {
+                chunk_delay: Behaviour::SLOW_THINKING_DELAY,
+            },
             _ => return None,
         })
     }
@@ -279,6 +356,35 @@ impl RecordedRequest {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
+
+    /// The body's `think` field as sent (`true`, `false`, `"high"`, ...), or
+    /// `None` when the body has none (or `null`): the server then decides.
+    pub fn think(&self) -> Option<serde_json::Value> {
+        self.json().get("think").filter(|v| !v.is_null()).cloned()
+    }
+
+    /// The body's `options` object (`Value::Null` when there is none).
+    pub fn options(&self) -> serde_json::Value {
+        self.json().get("options").cloned().unwrap_or_default()
+    }
+
+    /// The body's `messages`, each as sent (`role`, `content`, and `thinking`,
+    /// `tool_calls`, `tool_name`, ... when the client sent them). Empty when
+    /// there are none.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        match self.json().get("messages") {
+            Some(serde_json::Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The body's `tools` as sent. Empty when there are none.
+    pub fn tools(&self) -> Vec<serde_json::Value> {
+        match self.json().get("tools") {
+            Some(serde_json::Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What the fake sent in answer to one `/api/chat` request.
@@ -290,8 +396,9 @@ impl RecordedRequest {
 /// corrected to what was written successfully.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChatOutcome {
-    /// `done:false` content lines written. The `done:true` line, error lines and
-    /// invalid lines are not counted; a `stream:false` answer counts 0.
+    /// `done:false` lines written: thinking, tool-call and content lines. The
+    /// `done:true` line, error lines and invalid lines are not counted; a
+    /// `stream:false` answer counts 0.
     pub chunks_sent: usize,
     /// The reply text written: every chunk's content, plus the final chunk's
     /// content when that was sent (the whole content for `stream:false`).
@@ -299,12 +406,34 @@ pub struct ChatOutcome {
     /// The `prompt_eval_count` sent, if a final (`done:true`) object was sent
     /// with metrics.
     pub prompt_eval_count: Option<u64>,
-    /// The `eval_count` sent (number of content chunks, the final one included
-    /// if it had text), if a final object was sent with metrics.
+    /// The `eval_count` sent, if a final object was sent with metrics: one per
+    /// thinking and content chunk (the final one included if it had text),
+    /// plus the tokens of each tool call (see the `chat` module docs).
     pub eval_count: Option<u64>,
     /// The `done_reason` sent: `stop`, or `load`/`unload` for an empty
     /// `messages` array; `None` when no `done:true` object was sent.
     pub done_reason: Option<String>,
+    /// The thinking text written (`message.thinking` of every chunk, or of the
+    /// `stream:false` answer). Empty when the model did not think.
+    pub thinking: String,
+    /// How many of `chunks_sent` carried thinking.
+    pub thinking_chunks: usize,
+    /// The tool calls written, in order.
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// One tool call the fake sent (`message.tool_calls[i]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    /// `call_` plus 8 characters of `[a-z0-9]`.
+    pub id: String,
+    /// `function.index`: the call's position in the reply, from 0.
+    pub index: usize,
+    /// `function.name`: the offered tool's name.
+    pub name: String,
+    /// `function.arguments` (on the wire its keys keep the schema's `required`
+    /// order; a `Value` sorts them).
+    pub arguments: serde_json::Value,
 }
 
 /// A running fake Ollama. Dropping it stops the server: the listener closes and

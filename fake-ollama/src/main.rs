@@ -15,15 +15,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use fake_ollama::{Behaviour, FakeOllama, Options, Reply, Split};
+use fake_ollama::{Behaviour, FakeOllama, Options, Reply, Split, Thinking, ToolCallChunks};
 
 /// A fake Ollama server for testing chat clients.
 ///
 /// Serves POST /api/chat (streaming NDJSON or one JSON object), GET /api/tags,
 /// GET /api/version, POST /api/show and GET / like Ollama does, with replies
-/// made up from the request. Add `[fault:NAME]` to a user message to make that
-/// one request fail; NAME is one of http_500, mid_stream_error, truncate, drop,
-/// invalid_json, legacy_error, hang.
+/// made up from the request. Thinking models (qwen3, deepseek-r1, gpt-oss,
+/// magistral) think first; models with tools call an offered tool that the
+/// user message names. Add `[fault:NAME]` to a user message to make that one
+/// request fail; NAME is one of http_500, mid_stream_error, truncate, drop,
+/// invalid_json, legacy_error, hang, hang_thinking, slow_thinking.
 #[derive(Debug, Parser)]
 #[command(name = "fake-ollama", version)]
 struct Cli {
@@ -63,6 +65,22 @@ struct Cli {
     /// Make every chat request fail this way (as the [fault:NAME] directive).
     #[arg(long, value_name = "NAME", value_parser = Behaviour::DIRECTIVES)]
     fault: Option<String>,
+
+    /// Thinking models think N deterministic words instead of echoing.
+    #[arg(long, value_name = "N", conflicts_with = "thinking")]
+    thinking_words: Option<usize>,
+
+    /// Thinking models think this text instead of echoing.
+    #[arg(long, value_name = "TEXT")]
+    thinking: Option<String>,
+
+    /// Wait this long between thinking chunks (default: as --chunk-delay-ms).
+    #[arg(long, value_name = "N")]
+    thinking_chunk_delay_ms: Option<u64>,
+
+    /// Send all the tool calls of a reply in one chunk instead of one each.
+    #[arg(long)]
+    tool_calls_in_one_chunk: bool,
 }
 
 impl Cli {
@@ -71,6 +89,11 @@ impl Cli {
             (Some(n), _) => Reply::Words(n),
             (None, Some(text)) => Reply::Text(text),
             (None, None) => Reply::Echo,
+        };
+        let thinking = match (self.thinking_words, self.thinking) {
+            (Some(n), _) => Thinking::Words(n),
+            (None, Some(text)) => Thinking::Text(text),
+            (None, None) => Thinking::Echo,
         };
         Options {
             addr: self.addr,
@@ -86,6 +109,13 @@ impl Cli {
                 .as_deref()
                 .and_then(Behaviour::from_directive)
                 .unwrap_or_default(),
+            thinking,
+            thinking_chunk_delay: self.thinking_chunk_delay_ms.map(Duration::from_millis),
+            tool_call_chunks: if self.tool_calls_in_one_chunk {
+                ToolCallChunks::AllInOne
+            } else {
+                ToolCallChunks::OnePerChunk
+            },
             ..Options::default()
         }
     }

@@ -95,6 +95,27 @@ pub(crate) fn lorem(n: usize) -> String {
     out
 }
 
+/// The words [`musing`] cycles through, for `Thinking::Words(n)`: plain ASCII
+/// letters like [`LOREM`], and none of them a lorem word, so a test can tell a
+/// thinking chunk from a content chunk by its text alone.
+const MUSING: [&str; 16] = [
+    "hmm", "okay", "so", "first", "consider", "what", "is", "being", "asked", "then", "check",
+    "again", "right", "that", "works", "now",
+];
+
+/// `n` deterministic thinking words separated by single spaces (`"hmm okay
+/// so"` for 3). [`tokenize`] turns it into exactly `n` pieces.
+pub(crate) fn musing(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(MUSING[i % MUSING.len()]);
+    }
+    out
+}
+
 /// The fake's `prompt_eval_count`: whitespace-separated words over all the
 /// messages' contents, plus 4 per message (a stand-in for the chat template's
 /// role markers).
@@ -150,6 +171,15 @@ mod tests {
         for n in [0, 1, 2, 31, 32, 33, 100] {
             assert_eq!(tokenize(&lorem(n)).len(), n);
         }
+    }
+
+    #[test]
+    fn musing_gives_exactly_n_pieces_and_no_lorem_word() {
+        assert_eq!(musing(3), "hmm okay so");
+        for n in [0, 1, 15, 16, 17, 50] {
+            assert_eq!(tokenize(&musing(n)).len(), n);
+        }
+        assert!(MUSING.iter().all(|w| !LOREM.contains(w)));
     }
 
     #[test]

@@ -53,12 +53,97 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// `api.Message` as the server writes it: `content` is always present (no
-/// `omitempty`), the optional fields (`thinking`, `images`, `tool_calls`) are
-/// never produced by the fake.
+/// `omitempty`); `thinking` and `tool_calls` only when non-empty, in Go's
+/// field order (`role`, `content`, `thinking`, `images`, `tool_calls`, ...).
+/// The fake never sends `images`.
 #[derive(Serialize)]
 pub(crate) struct Message<'a> {
     pub role: &'static str,
     pub content: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCallJson<'a>>>,
+}
+
+impl<'a> Message<'a> {
+    /// An assistant message with only `content`.
+    pub fn text(content: &'a str) -> Message<'a> {
+        Message {
+            role: "assistant",
+            content,
+            thinking: None,
+            tool_calls: None,
+        }
+    }
+}
+
+/// `api.ToolCall`: `{"id":"call_…","function":{"index":0,"name":…,"arguments":{…}}}`.
+/// There is no `type` field in Ollama's answer (requests' `tools` have one).
+#[derive(Serialize)]
+pub(crate) struct ToolCallJson<'a> {
+    pub id: &'a str,
+    pub function: FunctionJson<'a>,
+}
+
+/// `api.ToolCallFunction`: `index` is always written, `arguments` is an object.
+#[derive(Serialize)]
+pub(crate) struct FunctionJson<'a> {
+    pub index: usize,
+    pub name: &'a str,
+    pub arguments: &'a OrderedJson,
+}
+
+/// A JSON value whose objects keep the order their keys were inserted in, as
+/// Go's `ToolCallFunctionArguments` (an ordered map) does. `serde_json::Value`
+/// would sort them (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OrderedJson {
+    /// Anything that is not an object: written as `serde_json` writes it.
+    Plain(serde_json::Value),
+    /// An array whose elements may hold ordered objects.
+    Array(Vec<OrderedJson>),
+    /// An object, keys in this order.
+    Object(Vec<(String, OrderedJson)>),
+}
+
+impl OrderedJson {
+    /// The same value as a `serde_json::Value` (keys sorted, as usual).
+    pub fn to_value(&self) -> serde_json::Value {
+        match self {
+            OrderedJson::Plain(v) => v.clone(),
+            OrderedJson::Array(items) => items.iter().map(OrderedJson::to_value).collect(),
+            OrderedJson::Object(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Serialize for OrderedJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            OrderedJson::Plain(v) => v.serialize(serializer),
+            OrderedJson::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            OrderedJson::Object(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
 }
 
 /// `api.Metrics`, flattened into the chat response as Go embeds it. Every field is
@@ -158,10 +243,7 @@ mod tests {
 
     #[test]
     fn html_characters_are_escaped_like_go() {
-        let msg = Message {
-            role: "assistant",
-            content: "<tag> & more \u{2028} é 🙂 \"q\" \\ \n",
-        };
+        let msg = Message::text("<tag> & more \u{2028} é 🙂 \"q\" \\ \n");
         assert_eq!(
             to_go_json(&msg),
             r#"{"role":"assistant","content":"\u003ctag\u003e \u0026 more \u2028 é 🙂 \"q\" \\ \n"}"#
@@ -175,10 +257,7 @@ mod tests {
         let chunk = ChatResponse {
             model: "llama3.2",
             created_at: "2026-08-22T10:15:03.523914Z".into(),
-            message: Message {
-                role: "assistant",
-                content: "",
-            },
+            message: Message::text(""),
             done: true,
             done_reason: Some("stop"),
             metrics: Metrics {
@@ -199,15 +278,41 @@ mod tests {
         let chunk = ChatResponse {
             model: "llama3.2",
             created_at: "2026-08-22T10:15:09.34936Z".into(),
-            message: Message {
-                role: "assistant",
-                content: " <",
-            },
+            message: Message::text(" <"),
             done: false,
             done_reason: None,
             metrics: Metrics::default(),
         };
         assert_eq!(to_go_json(&chunk), expected);
+    }
+
+    #[test]
+    fn thinking_and_tool_calls_follow_content_in_go_order() {
+        let arguments = OrderedJson::Object(vec![
+            ("zone".into(), OrderedJson::Plain("UTC".into())),
+            ("a".into(), OrderedJson::Plain(1.into())),
+        ]);
+        let msg = Message {
+            role: "assistant",
+            content: "",
+            thinking: Some("hmm <"),
+            tool_calls: Some(vec![ToolCallJson {
+                id: "call_ab12cd34",
+                function: FunctionJson {
+                    index: 0,
+                    name: "get_time",
+                    arguments: &arguments,
+                },
+            }]),
+        };
+        assert_eq!(
+            to_go_json(&msg),
+            r#"{"role":"assistant","content":"","thinking":"hmm \u003c","tool_calls":[{"id":"call_ab12cd34","function":{"index":0,"name":"get_time","arguments":{"zone":"UTC","a":1}}}]}"#
+        );
+        assert_eq!(
+            arguments.to_value(),
+            serde_json::json!({"a": 1, "zone": "UTC"})
+        );
     }
 
     #[test]

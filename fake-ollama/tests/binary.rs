@@ -96,6 +96,31 @@ async fn fault_flag_sets_the_default_behaviour() {
     terminate(child);
 }
 
+#[tokio::test]
+async fn thinking_flags_shape_a_thinking_models_stream() {
+    let (child, addr) = spawn(&[
+        "--models",
+        "qwen3:0.6b",
+        "--thinking-words",
+        "3",
+        "--reply",
+        "Hi.",
+    ]);
+    let mut client = RawClient::connect(addr).await;
+    client
+        .post("/api/chat", &chat_body("qwen3:0.6b", "hi"))
+        .await;
+    let lines = client.response(SOON, false).await.json_lines();
+    let thinking: String = lines
+        .iter()
+        .filter_map(|l| l["message"]["thinking"].as_str())
+        .collect();
+    assert_eq!(thinking, "hmm okay so");
+    assert_eq!(content_of(&lines), "Hi.");
+    assert_eq!(lines.len(), 3 + 2 + 1);
+    terminate(child);
+}
+
 #[test]
 fn help_and_bad_flags() {
     let output = Command::new(BIN).arg("--help").output().unwrap();
@@ -110,6 +135,10 @@ fn help_and_bad_flags() {
         "--chunk-delay-ms",
         "--split-bytes",
         "--fault",
+        "--thinking-words",
+        "--thinking",
+        "--thinking-chunk-delay-ms",
+        "--tool-calls-in-one-chunk",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }

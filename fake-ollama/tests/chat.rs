@@ -78,6 +78,7 @@ async fn streamed_echo_reply_read_line_by_line() {
             prompt_eval_count: Some(6),
             eval_count: Some(6),
             done_reason: Some("stop".into()),
+            ..ChatOutcome::default()
         })
     );
 }

@@ -1,21 +1,26 @@
-//! The conversation: model, sampling settings, system prompt and history.
+//! The conversation: model, parameters, thinking mode, system prompt and history.
 //!
 //! [`ChatSession`] owns the state that survives between turns and decides what a turn
-//! leaves behind: a completed reply joins the history; a failed or cancelled turn leaves the
+//! leaves behind: a completed reply joins the history (with the model's reasoning, which is
+//! sent back on later turns as `ollama run` does); a failed or cancelled turn leaves the
 //! history exactly as it was, so the user can simply send the message again. The
 //! instrumented request itself lives in [`turn`].
 
+mod attributes;
 pub mod feedback;
+pub mod parameters;
+pub mod reply;
 pub mod turn;
 
+pub use reply::ReplySink;
+
 use std::future::Future;
-use std::io::Write;
 use std::pin::pin;
 use std::sync::Arc;
 
 use opentelemetry::trace::{SpanContext, TraceId};
 
-use crate::ollama::wire::{Message, Role};
+use crate::ollama::wire::{ChatOptions, Message, Role, Think};
 use crate::ollama::{OllamaClient, OllamaError};
 use crate::telemetry::metrics::TurnStatus;
 use crate::telemetry::Telemetry;
@@ -28,6 +33,11 @@ pub struct TurnReport {
     pub error: Option<OllamaError>,
     /// The reply text received (complete, or partial if the turn failed or was cancelled).
     pub reply: String,
+    /// The model's reasoning received before (or instead of) the reply; empty if none.
+    pub thinking: String,
+    /// Writing the reply out failed (the first error's kind). `BrokenPipe` cancelled the
+    /// turn: nobody reads stdout any more.
+    pub output_error: Option<std::io::ErrorKind>,
     /// The turn's trace id, when telemetry is on and the trace was sampled.
     pub trace_id: Option<TraceId>,
     /// The `chat_interaction` span, for `/trace` and for feedback links (when recorded).
@@ -39,7 +49,10 @@ pub struct ChatSession {
     client: OllamaClient,
     telemetry: Arc<Telemetry>,
     model: String,
-    temperature: f64,
+    /// Ollama's `options`: temperature and whatever `/set parameter` set.
+    options: ChatOptions,
+    /// The request's `think`; `None` sends none and lets the server decide.
+    think: Option<Think>,
     system_prompt: Option<String>,
     history: Vec<Message>,
     turns: u64,
@@ -61,7 +74,11 @@ impl ChatSession {
             client,
             telemetry,
             model,
-            temperature,
+            options: ChatOptions {
+                temperature,
+                ..ChatOptions::default()
+            },
+            think: None,
             system_prompt,
             history: Vec::new(),
             turns: 0,
@@ -75,7 +92,7 @@ impl ChatSession {
     pub async fn send(
         &mut self,
         prompt: &str,
-        out: &mut dyn Write,
+        out: &mut dyn ReplySink,
         cancel: impl Future<Output = ()>,
     ) -> TurnReport {
         self.turns += 1;
@@ -90,7 +107,8 @@ impl ChatSession {
             client: &self.client,
             telemetry: self.telemetry.as_ref(),
             model: &self.model,
-            temperature: self.temperature,
+            options: &self.options,
+            think: self.think,
             number: self.turns,
             capture_content: self.capture_content,
         };
@@ -98,8 +116,10 @@ impl ChatSession {
         self.roots.push(report.root.clone());
         if report.status == TurnStatus::Success {
             self.history.push(Message::new(Role::User, prompt));
-            self.history
-                .push(Message::new(Role::Assistant, report.reply.clone()));
+            self.history.push(Message::assistant(
+                report.reply.clone(),
+                Some(report.thinking.clone()),
+            ));
         }
         report
     }
@@ -122,11 +142,36 @@ impl ChatSession {
     }
 
     pub fn temperature(&self) -> f64 {
-        self.temperature
+        self.options.temperature
     }
 
     pub fn set_temperature(&mut self, t: f64) {
-        self.temperature = t;
+        self.options.temperature = t;
+    }
+
+    /// The model parameters sent as `options`.
+    pub fn options(&self) -> &ChatOptions {
+        &self.options
+    }
+
+    /// Sets one model parameter (`/set parameter NAME VALUE`, `--option NAME=VALUE`);
+    /// nothing changes when the value is invalid.
+    pub fn set_parameter(&mut self, name: &str, value: &str) -> Result<(), String> {
+        parameters::set(&mut self.options, name, value)
+    }
+
+    /// Replaces all model parameters (from the command line).
+    pub fn set_options(&mut self, options: ChatOptions) {
+        self.options = options;
+    }
+
+    /// The `think` value sent with each request, `None` when the server decides.
+    pub fn think(&self) -> Option<Think> {
+        self.think
+    }
+
+    pub fn set_think(&mut self, think: Option<Think>) {
+        self.think = think;
     }
 
     pub fn system_prompt(&self) -> Option<&str> {
@@ -138,7 +183,7 @@ impl ChatSession {
         self.system_prompt = system;
     }
 
-    /// Forgets the conversation but keeps the system prompt.
+    /// Forgets the conversation (thinking included) but keeps the system prompt.
     pub fn clear(&mut self) {
         self.history.clear();
     }

@@ -21,40 +21,52 @@
 //! * **Span kind.** CLIENT for the spans that represent a call to another service
 //!   (the GenAI operation, the HTTP request), INTERNAL for in-process work.
 //! * **Attributes** set at start (those a sampler may use) and as facts become known.
-//! * **Events**: `first_token`, `cancelled`, and the `exception` event of `record_error`.
+//! * **Events**: `thinking_started` and `first_token` (a thinking model reasons before it
+//!   answers, and the two phases are timed apart), `cancelled`, and the `exception` event
+//!   of `record_error`.
 //! * **Status**: left UNSET on success, as the conventions require; ERROR plus
 //!   `error.type` on the failing span *and* its ancestors, so a trace list filtered on
-//!   errors finds the turn by its root.
+//!   errors finds the turn by its root. The `exception` event only on the span where the
+//!   failure happened, so the error's text is recorded once.
 //! * **Propagation**: the `traceparent` header of the HTTP request names `ollama_request`.
 //! * **Metrics** are recorded once per turn, after the outcome is known. Per streamed chunk
 //!   the only telemetry work is counting.
+//!
+//! Which attribute each request parameter becomes, and the original example's alias
+//! names, are in [`super::attributes`]; this file is about the spans' lifecycle.
 
 use std::future::Future;
-use std::io::Write;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{FutureExt, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry::{Context, KeyValue};
 
+use super::attributes::{finish_reasons, request_parameters, with_legacy_aliases};
+use super::reply::ReplySink;
 use super::TurnReport;
-use crate::ollama::wire::{ChatOptions, ChatRequest, Message, ServerMetrics};
+use crate::ollama::wire::{ChatOptions, ChatRequest, Message, ServerMetrics, Think};
 use crate::ollama::{ChatStream, OllamaClient, OllamaError};
 use crate::telemetry::metrics::{TurnMeasurement, TurnStatus};
 use crate::telemetry::names::{attr, event, span};
 use crate::telemetry::{propagation, Telemetry};
-use crate::text::truncate;
+use crate::text::{printable, redacted_url, truncate};
 
 /// Prompt and reply text longer than this is truncated on span attributes: backends cap
 /// attribute sizes, and a span is not a transcript store.
 const MAX_CAPTURED_CHARS: usize = 4096;
+/// Error text (a server's message) longer than this is truncated on span statuses and
+/// exception events; it is recorded even with content capture off, so it stays short.
+const MAX_ERROR_CHARS: usize = 1024;
 
 /// Everything one turn needs, borrowed from the session.
 pub(crate) struct Turn<'a> {
     pub client: &'a OllamaClient,
     pub telemetry: &'a Telemetry,
     pub model: &'a str,
-    pub temperature: f64,
+    pub options: &'a ChatOptions,
+    /// `None`: no `think` field is sent and the server decides.
+    pub think: Option<Think>,
     pub number: u64,
     pub capture_content: bool,
 }
@@ -73,12 +85,78 @@ struct Completion {
     metrics: ServerMetrics,
 }
 
-/// The result of `generate_response`, with what was measured along the way.
-struct Generation {
+impl Ending {
+    /// The `status` label of the turn's metrics and log line.
+    fn status(&self) -> TurnStatus {
+        match self {
+            Ending::Completed(_) => TurnStatus::Success,
+            Ending::Failed(e) => TurnStatus::Error(e.kind()),
+            Ending::Cancelled => TurnStatus::Cancelled,
+        }
+    }
+
+    fn completion(&self) -> Option<&Completion> {
+        match self {
+            Ending::Completed(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// `(input, output)` tokens, which only a completed reply has.
+    fn tokens(&self) -> Option<(u64, u64)> {
+        self.completion().map(|c| usage(&c.metrics))
+    }
+
+    fn into_error(self) -> Option<OllamaError> {
+        match self {
+            Ending::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What reading the stream produced, and when each phase began (measured from the
+/// moment `generate_response` started, as the GenAI time-to-first-chunk is).
+struct StreamOutcome {
     ending: Ending,
     reply: String,
-    duration: Duration,
-    time_to_first_token: Option<Duration>,
+    thinking: String,
+    /// The first chunk of either kind: `gen_ai.response.time_to_first_chunk`.
+    first_chunk: Option<Duration>,
+    /// The first chunk with answer text: `first_token`, `llm.time_to_first_token`.
+    first_token: Option<Duration>,
+    /// The first chunk with reasoning text: `thinking_started`.
+    thinking_started: Option<Duration>,
+    /// From `thinking_started` to `first_token`, or to the end when no answer came.
+    thinking_duration: Option<Duration>,
+    /// The first error writing the reply out (a closed pipe, a full disk).
+    output_error: Option<std::io::ErrorKind>,
+}
+
+impl StreamOutcome {
+    /// The outcome of a request that never got to a stream.
+    fn without_stream(ending: Ending) -> Self {
+        StreamOutcome {
+            ending,
+            reply: String::new(),
+            thinking: String::new(),
+            first_chunk: None,
+            first_token: None,
+            thinking_started: None,
+            thinking_duration: None,
+            output_error: None,
+        }
+    }
+}
+
+impl StreamOutcome {
+    /// Notes a failed write of the reply; `true` when nobody can read it any more (a
+    /// closed pipe, as with `| head`), which ends the turn like a Ctrl-C: generating a
+    /// reply for no reader only costs the user's GPU.
+    fn gone(&mut self, kind: std::io::ErrorKind) -> bool {
+        self.output_error.get_or_insert(kind);
+        kind == std::io::ErrorKind::BrokenPipe
+    }
 }
 
 impl Turn<'_> {
@@ -88,10 +166,15 @@ impl Turn<'_> {
         &self,
         prompt: &str,
         messages: &[Message],
-        out: &mut dyn Write,
-        mut cancel: Pin<&mut impl Future<Output = ()>>,
+        out: &mut dyn ReplySink,
+        cancel: Pin<&mut impl Future<Output = ()>>,
     ) -> TurnReport {
         let tracer = &self.telemetry.tracer;
+        // Truncated once, recorded on the root and on `generate_response` (where the
+        // original example put it).
+        let captured_prompt = self
+            .capture_content
+            .then(|| truncate(prompt, MAX_CAPTURED_CHARS));
 
         // The root span. `Context::new()` as parent makes it a root on purpose: each turn
         // is its own trace, whatever context the caller happens to have.
@@ -99,11 +182,8 @@ impl Turn<'_> {
             KeyValue::new(attr::CHAT_TURN, self.number as i64),
             KeyValue::new(attr::LLM_MODEL, self.model.to_string()),
         ];
-        if self.capture_content {
-            attributes.push(KeyValue::new(
-                attr::LLM_PROMPT,
-                truncate(prompt, MAX_CAPTURED_CHARS),
-            ));
+        if let Some(text) = &captured_prompt {
+            attributes.push(KeyValue::new(attr::LLM_PROMPT, text.clone()));
         }
         let root = tracer
             .span_builder(span::CHAT_INTERACTION)
@@ -112,69 +192,61 @@ impl Turn<'_> {
             .start_with_context(tracer, &Context::new());
         let turn_cx = Context::new().with_span(root);
 
-        let generation = self
-            .generate_response(&turn_cx, prompt, messages, out, cancel.as_mut())
+        let started = Instant::now();
+        let outcome = self
+            .generate_response(&turn_cx, captured_prompt, messages, out, cancel)
             .await;
+        let duration = started.elapsed();
 
-        let status = match &generation.ending {
-            Ending::Completed(_) => TurnStatus::Success,
-            Ending::Failed(e) => TurnStatus::Error(e.kind()),
-            Ending::Cancelled => TurnStatus::Cancelled,
-        };
-        let tokens = match &generation.ending {
-            Ending::Completed(c) => Some(usage(&c.metrics)),
-            _ => None,
-        };
         let (address, port) = server_address(self.client);
+        let status = outcome.ending.status();
+        let completion = outcome.ending.completion();
+        let cancelled = status == TurnStatus::Cancelled;
         self.telemetry.metrics.request_finished(&TurnMeasurement {
             model: self.model,
-            response_model: match &generation.ending {
-                Ending::Completed(c) => c.response_model.as_deref(),
-                _ => None,
-            },
+            response_model: completion.and_then(|c| c.response_model.as_deref()),
             server_address: &address,
             server_port: port,
             status,
-            duration: generation.duration,
-            time_to_first_token: generation.time_to_first_token,
-            tokens,
+            duration,
+            time_to_first_token: outcome.first_token,
+            time_to_first_chunk: outcome.first_chunk,
+            // A reasoning phase cut short by Ctrl-C is not a measurement of the model.
+            thinking: outcome.thinking_duration.filter(|_| !cancelled),
+            tokens: outcome.ending.tokens(),
         });
 
-        self.log_interaction(&turn_cx, status, tokens, generation.duration);
+        self.log_interaction(&turn_cx, &outcome, duration);
 
         // Close the root last: a span's duration should cover its children.
-        let root = turn_cx.span();
-        match &generation.ending {
-            Ending::Completed(_) => {}
-            Ending::Failed(e) => mark_failed(&turn_cx, e),
-            Ending::Cancelled => mark_cancelled(&turn_cx),
-        }
-        let sc = root.span_context().clone();
-        root.end();
+        end_span(&turn_cx, &outcome.ending, Place::Ancestor);
+        let sc = turn_cx.span().span_context().clone();
 
         let recorded = self.telemetry.enabled() && sc.is_sampled();
-        let trace_id = recorded.then(|| sc.trace_id());
         TurnReport {
             status,
-            error: match generation.ending {
-                Ending::Failed(e) => Some(e),
-                _ => None,
-            },
-            reply: generation.reply,
-            trace_id,
+            output_error: outcome.output_error,
+            reply: outcome.reply,
+            thinking: outcome.thinking,
+            error: outcome.ending.into_error(),
+            trace_id: recorded.then(|| sc.trace_id()),
             root: recorded.then_some(sc),
         }
     }
 
     /// The GenAI "chat" operation: a CLIENT span over the request and the whole stream.
+    ///
+    /// Deviation: the conventions name this span `chat {gen_ai.request.model}`; it keeps
+    /// the original example's name `generate_response` so its dashboards still match, and
+    /// carries the conventions' attributes (`gen_ai.operation.name = chat`).
     async fn generate_response(
         &self,
         turn_cx: &Context,
-        prompt: &str,
+        captured_prompt: Option<String>,
         messages: &[Message],
-        out: &mut dyn Write,
+        out: &mut dyn ReplySink,
         mut cancel: Pin<&mut impl Future<Output = ()>>,
-    ) -> Generation {
+    ) -> StreamOutcome {
         let tracer = &self.telemetry.tracer;
         let (address, port) = server_address(self.client);
 
@@ -184,99 +256,83 @@ impl Turn<'_> {
             KeyValue::new(attr::GEN_AI_OPERATION_NAME, attr::OPERATION_CHAT),
             KeyValue::new(attr::GEN_AI_PROVIDER_NAME, attr::PROVIDER_OLLAMA),
             KeyValue::new(attr::GEN_AI_REQUEST_MODEL, self.model.to_string()),
-            KeyValue::new(attr::SERVER_ADDRESS, address.clone()),
+            KeyValue::new(attr::SERVER_ADDRESS, address),
             KeyValue::new(attr::SERVER_PORT, i64::from(port)),
-            KeyValue::new(attr::GEN_AI_REQUEST_TEMPERATURE, self.temperature),
             KeyValue::new(attr::GEN_AI_REQUEST_STREAM, true),
-            KeyValue::new(attr::LLM_MODEL, self.model.to_string()),
-            KeyValue::new(attr::LLM_TEMPERATURE, self.temperature),
         ];
-        if self.capture_content {
-            attributes.push(KeyValue::new(
-                attr::LLM_PROMPT,
-                truncate(prompt, MAX_CAPTURED_CHARS),
-            ));
+        attributes.extend(request_parameters(self.options, self.think));
+        if let Some(text) = captured_prompt {
+            attributes.push(KeyValue::new(attr::LLM_PROMPT, text));
         }
         let generate = tracer
             .span_builder(span::GENERATE_RESPONSE)
             .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
+            .with_attributes(with_legacy_aliases(attributes))
             .start_with_context(tracer, turn_cx);
         let gen_cx = turn_cx.with_span(generate);
 
         self.telemetry.metrics.request_started(self.model);
         let started = Instant::now();
-        let mut reply = String::new();
-        let mut time_to_first_token = None;
-
-        let ending = match self
+        let outcome = match self
             .ollama_request(&gen_cx, messages, cancel.as_mut())
             .await
         {
-            Err(ending) => ending,
+            Err(ending) => StreamOutcome::without_stream(ending),
             Ok(stream) => {
-                self.process_streaming_response(
-                    &gen_cx,
-                    stream,
-                    started,
-                    out,
-                    &mut reply,
-                    &mut time_to_first_token,
-                    cancel,
-                )
-                .await
+                self.process_streaming_response(&gen_cx, stream, started, out, cancel)
+                    .await
             }
         };
-        let duration = started.elapsed();
 
         // Facts known only at the end.
-        let span = gen_cx.span();
-        span.set_attribute(KeyValue::new(
+        let mut attributes = vec![KeyValue::new(
             attr::LLM_DURATION_MS,
-            duration.as_secs_f64() * 1000.0,
-        ));
-        match &ending {
+            started.elapsed().as_secs_f64() * 1000.0,
+        )];
+        match &outcome.ending {
             Ending::Completed(c) => {
                 let (input, output) = usage(&c.metrics);
-                span.set_attributes([
-                    KeyValue::new(attr::GEN_AI_USAGE_INPUT_TOKENS, input as i64),
-                    KeyValue::new(attr::GEN_AI_USAGE_OUTPUT_TOKENS, output as i64),
-                    KeyValue::new(attr::LLM_TOKENS_INPUT, input as i64),
-                    KeyValue::new(attr::LLM_TOKENS_OUTPUT, output as i64),
-                    KeyValue::new(attr::LLM_TOKENS_TOTAL, (input + output) as i64),
-                ]);
+                attributes.push(KeyValue::new(attr::GEN_AI_USAGE_INPUT_TOKENS, input as i64));
+                attributes.push(KeyValue::new(
+                    attr::GEN_AI_USAGE_OUTPUT_TOKENS,
+                    output as i64,
+                ));
                 if let Some(model) = &c.response_model {
-                    span.set_attribute(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
+                    attributes.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
                 }
                 if let Some(reason) = &c.done_reason {
-                    span.set_attribute(finish_reasons(reason));
+                    attributes.push(finish_reasons(reason));
                 }
                 if self.capture_content {
-                    span.set_attribute(KeyValue::new(
+                    attributes.push(KeyValue::new(
                         attr::LLM_RESPONSE,
-                        truncate(&reply, MAX_CAPTURED_CHARS),
+                        truncate(&outcome.reply, MAX_CAPTURED_CHARS),
                     ));
                 }
             }
-            Ending::Failed(e) => {
-                // genai conventions: a call that broke records `error` as its finish reason.
-                span.set_attribute(finish_reasons("error"));
-                mark_failed(&gen_cx, e);
-            }
-            Ending::Cancelled => mark_cancelled(&gen_cx),
+            // GenAI conventions: a call that broke records `error` as its finish reason.
+            Ending::Failed(_) => attributes.push(finish_reasons("error")),
+            Ending::Cancelled => {}
         }
-        span.end();
-
-        Generation {
-            ending,
-            reply,
-            duration,
-            time_to_first_token,
+        // The reasoning is content too: only with capture on, and bounded like the reply.
+        if self.capture_content && !outcome.thinking.is_empty() {
+            attributes.push(KeyValue::new(
+                attr::LLM_THINKING,
+                truncate(&outcome.thinking, MAX_CAPTURED_CHARS),
+            ));
         }
+        gen_cx
+            .span()
+            .set_attributes(with_legacy_aliases(attributes));
+        end_span(&gen_cx, &outcome.ending, Place::Ancestor);
+        outcome
     }
 
     /// The HTTP request, up to the response headers: a CLIENT span whose context travels
     /// to the server in the `traceparent` header.
+    ///
+    /// Deviation: the HTTP conventions name a client span `{method}` (`POST`); the original
+    /// example's `ollama_request` is kept, with the conventions' attributes.
     async fn ollama_request(
         &self,
         gen_cx: &Context,
@@ -284,19 +340,17 @@ impl Turn<'_> {
         cancel: Pin<&mut impl Future<Output = ()>>,
     ) -> Result<ChatStream, Ending> {
         let tracer = &self.telemetry.tracer;
-        let url = self.client.chat_url();
         let (address, port) = server_address(self.client);
         let request = tracer
             .span_builder(span::OLLAMA_REQUEST)
             .with_kind(SpanKind::Client)
-            .with_attributes([
+            .with_attributes(with_legacy_aliases(vec![
                 KeyValue::new(attr::HTTP_REQUEST_METHOD, "POST"),
-                KeyValue::new(attr::URL_FULL, url.to_string()),
-                KeyValue::new(attr::HTTP_METHOD_OLD, "POST"),
-                KeyValue::new(attr::HTTP_URL_OLD, url.to_string()),
+                // Never a password on a span: `url.full` is redacted as the conventions say.
+                KeyValue::new(attr::URL_FULL, redacted_url(&self.client.chat_url())),
                 KeyValue::new(attr::SERVER_ADDRESS, address),
                 KeyValue::new(attr::SERVER_PORT, i64::from(port)),
-            ])
+            ]))
             .start_with_context(tracer, gen_cx);
         let request_cx = gen_cx.with_span(request);
 
@@ -306,9 +360,8 @@ impl Turn<'_> {
             model: self.model,
             messages,
             stream: true,
-            options: ChatOptions {
-                temperature: self.temperature,
-            },
+            options: self.options,
+            think: self.think,
         };
         let send = self
             .client
@@ -322,42 +375,47 @@ impl Turn<'_> {
             sent = send => sent.map_err(Ending::Failed),
         };
 
-        let span = request_cx.span();
-        match &result {
-            Ok(stream) => record_status_code(&span, stream.status()),
-            Err(Ending::Failed(e)) => {
-                if let OllamaError::Http { status, .. } = e {
-                    record_status_code(&span, *status);
-                } else if let OllamaError::ModelNotFound { .. } = e {
-                    record_status_code(&span, 404);
-                }
-                mark_failed(&request_cx, e);
-            }
-            Err(_) => mark_cancelled(&request_cx),
+        let status_code = match &result {
+            Ok(stream) => Some(stream.status()),
+            Err(Ending::Failed(OllamaError::Http { status, .. })) => Some(*status),
+            Err(Ending::Failed(OllamaError::ModelNotFound { .. })) => Some(404),
+            Err(Ending::Failed(OllamaError::ThinkNotSupported { .. })) => Some(400),
+            Err(_) => None,
+        };
+        if let Some(code) = status_code {
+            request_cx
+                .span()
+                .set_attributes(with_legacy_aliases(vec![KeyValue::new(
+                    attr::HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(code),
+                )]));
         }
-        span.end();
+        match &result {
+            Ok(_) => request_cx.span().end(),
+            Err(ending) => end_span(&request_cx, ending, Place::WhereItHappened),
+        }
         result
     }
 
-    /// Reads the NDJSON body to the final `done:true` chunk, writing text as it arrives.
-    #[allow(clippy::too_many_arguments)]
+    /// Reads the NDJSON body to the final `done:true` chunk, handing text to `out` as it
+    /// arrives: reasoning first (when the model thinks), then the answer.
     async fn process_streaming_response(
         &self,
         gen_cx: &Context,
         mut stream: ChatStream,
         started: Instant,
-        out: &mut dyn Write,
-        reply: &mut String,
-        time_to_first_token: &mut Option<Duration>,
+        out: &mut dyn ReplySink,
         mut cancel: Pin<&mut impl Future<Output = ()>>,
-    ) -> Ending {
+    ) -> StreamOutcome {
         let tracer = &self.telemetry.tracer;
         let processing = tracer
             .span_builder(span::PROCESS_STREAMING_RESPONSE)
             .with_kind(SpanKind::Internal)
             .start_with_context(tracer, gen_cx);
         let stream_cx = gen_cx.with_span(processing);
+        let mut outcome = StreamOutcome::without_stream(Ending::Cancelled);
         let mut chunks: i64 = 0;
+        let mut thinking_chunks: i64 = 0;
 
         let ending = async {
             loop {
@@ -376,24 +434,40 @@ impl Turn<'_> {
                     Ok(Some(chunk)) => chunk,
                 };
                 chunks += 1;
-                // Every chunk's text counts, the final one's included: newer Ollama
-                // versions put text in the `done:true` chunk.
-                if let Some(text) = chunk.message.as_ref().map(|m| m.content.as_str()) {
-                    if !text.is_empty() {
-                        if time_to_first_token.is_none() {
-                            let ttft = started.elapsed();
-                            *time_to_first_token = Some(ttft);
+                if let Some(message) = &chunk.message {
+                    if !message.thinking.is_empty() {
+                        thinking_chunks += 1;
+                        if outcome.thinking_started.is_none() {
+                            let at = started.elapsed();
+                            outcome.thinking_started = Some(at);
+                            outcome.first_chunk.get_or_insert(at);
                             gen_cx.span().add_event(
-                                event::FIRST_TOKEN,
+                                event::THINKING_STARTED,
                                 vec![KeyValue::new(
                                     attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
-                                    ttft.as_secs_f64(),
+                                    at.as_secs_f64(),
                                 )],
                             );
                         }
-                        // A closed stdout (`| head`) must not fail the turn.
-                        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-                        reply.push_str(text);
+                        if let Err(e) = out.thinking(&message.thinking) {
+                            if outcome.gone(e.kind()) {
+                                return Ending::Cancelled;
+                            }
+                        }
+                        outcome.thinking.push_str(&message.thinking);
+                    }
+                    // Every chunk's text counts, the final one's included: newer Ollama
+                    // versions put text in the `done:true` chunk.
+                    if !message.content.is_empty() {
+                        if outcome.first_token.is_none() {
+                            self.first_token(gen_cx, &mut outcome, started.elapsed());
+                        }
+                        if let Err(e) = out.content(&message.content) {
+                            if outcome.gone(e.kind()) {
+                                return Ending::Cancelled;
+                            }
+                        }
+                        outcome.reply.push_str(&message.content);
                     }
                 }
                 if chunk.done {
@@ -407,39 +481,74 @@ impl Turn<'_> {
         }
         .with_context(stream_cx.clone())
         .await;
+        let _ = out.finish();
+        // A model that thought and then said nothing (or was stopped) thought until the end.
+        if let (Some(from), None) = (outcome.thinking_started, outcome.thinking_duration) {
+            outcome.thinking_duration = Some(started.elapsed().saturating_sub(from));
+        }
+        outcome.ending = ending;
 
         let span = stream_cx.span();
         span.set_attribute(KeyValue::new(attr::LLM_STREAM_CHUNKS, chunks));
-        if let Some(ttft) = time_to_first_token {
+        if let Some(ttfc) = outcome.first_chunk {
             span.set_attribute(KeyValue::new(
                 attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
-                ttft.as_secs_f64(),
+                ttfc.as_secs_f64(),
             ));
         }
-        match &ending {
-            Ending::Completed(c) => {
-                // Ollama's own timings, converted from nanoseconds to seconds (the unit
-                // OpenTelemetry uses for durations). Absent values are left out, not zeroed.
-                let m = &c.metrics;
-                for (key, nanos) in [
-                    (attr::OLLAMA_TOTAL_DURATION, m.total_duration),
-                    (attr::OLLAMA_LOAD_DURATION, m.load_duration),
-                    (attr::OLLAMA_PROMPT_EVAL_DURATION, m.prompt_eval_duration),
-                    (attr::OLLAMA_EVAL_DURATION, m.eval_duration),
-                ] {
-                    if let Some(ns) = nanos {
-                        span.set_attribute(KeyValue::new(key, ns as f64 / 1e9));
-                    }
-                }
-                if let Some(reason) = &c.done_reason {
-                    span.set_attribute(KeyValue::new(attr::OLLAMA_DONE_REASON, reason.clone()));
+        if let Some(thinking) = outcome.thinking_duration {
+            span.set_attributes([
+                KeyValue::new(attr::LLM_THINKING_CHUNKS, thinking_chunks),
+                KeyValue::new(
+                    attr::LLM_THINKING_DURATION_MS,
+                    thinking.as_secs_f64() * 1000.0,
+                ),
+            ]);
+        }
+        if let Some(c) = outcome.ending.completion() {
+            // Ollama's own timings, converted from nanoseconds to seconds (the unit
+            // OpenTelemetry uses for durations). Absent values are left out, not zeroed.
+            let m = &c.metrics;
+            for (key, nanos) in [
+                (attr::OLLAMA_TOTAL_DURATION, m.total_duration),
+                (attr::OLLAMA_LOAD_DURATION, m.load_duration),
+                (attr::OLLAMA_PROMPT_EVAL_DURATION, m.prompt_eval_duration),
+                (attr::OLLAMA_EVAL_DURATION, m.eval_duration),
+            ] {
+                if let Some(ns) = nanos {
+                    span.set_attribute(KeyValue::new(key, ns as f64 / 1e9));
                 }
             }
-            Ending::Failed(e) => mark_failed(&stream_cx, e),
-            Ending::Cancelled => mark_cancelled(&stream_cx),
+            if let Some(reason) = &c.done_reason {
+                span.set_attribute(KeyValue::new(attr::OLLAMA_DONE_REASON, reason.clone()));
+            }
         }
-        span.end();
-        ending
+        end_span(&stream_cx, &outcome.ending, Place::WhereItHappened);
+        outcome
+    }
+
+    /// The first answer text: the `first_token` event, and the end of any thinking phase.
+    fn first_token(&self, gen_cx: &Context, outcome: &mut StreamOutcome, at: Duration) {
+        outcome.first_token = Some(at);
+        let attributes = match outcome.thinking_started {
+            // It answered straight away: this is also the first chunk of the stream.
+            None => {
+                outcome.first_chunk = Some(at);
+                vec![KeyValue::new(
+                    attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+                    at.as_secs_f64(),
+                )]
+            }
+            Some(from) => {
+                let thought = at.saturating_sub(from);
+                outcome.thinking_duration = Some(thought);
+                vec![KeyValue::new(
+                    attr::LLM_THINKING_DURATION_MS,
+                    thought.as_secs_f64() * 1000.0,
+                )]
+            }
+        };
+        gen_cx.span().add_event(event::FIRST_TOKEN, attributes);
     }
 
     /// Writes the turn's JSON log line inside a `log_interaction` span.
@@ -449,13 +558,7 @@ impl Turn<'_> {
     /// `tracing-opentelemetry` parents the new `tracing` span on it, so it lands in the
     /// same trace. While it is entered, its context is current, so the log line carries
     /// its `span_id`.
-    fn log_interaction(
-        &self,
-        turn_cx: &Context,
-        status: TurnStatus,
-        tokens: Option<(u64, u64)>,
-        duration: Duration,
-    ) {
+    fn log_interaction(&self, turn_cx: &Context, outcome: &StreamOutcome, duration: Duration) {
         let _attached = turn_cx.clone().attach();
         let log_span = tracing::info_span!(
             "log_interaction",
@@ -463,70 +566,92 @@ impl Turn<'_> {
             otel.kind = "internal"
         );
         let _entered = log_span.enter();
-        let (input, output) = tokens.unwrap_or((0, 0));
+        let status = outcome.ending.status();
+        let (input, output) = outcome.ending.tokens().unwrap_or((0, 0));
         // The turn's root span id, so `/feedback --trace` can link to it from this line.
         let root = turn_cx.span().span_context().clone();
         let root_span_id = root.is_valid().then(|| root.span_id().to_string());
-        let root_span_id = root_span_id.as_deref();
-        let duration_ms = (duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+        let error_type = match status {
+            TurnStatus::Error(kind) => Some(kind.as_label()),
+            _ => None,
+        };
+        // `None` fields are left out of the line, so a turn without thinking has no key.
+        let thinking_ms = outcome.thinking_duration.map(millis);
+        // `tracing` fixes an event's level at compile time: one field list, two levels.
+        macro_rules! log_turn {
+            ($level:expr) => {
+                tracing::event!(
+                    name: "chat_interaction",
+                    $level,
+                    turn = self.number,
+                    model = self.model,
+                    tokens.input = input,
+                    tokens.output = output,
+                    tokens.total = input + output,
+                    duration_ms = millis(duration),
+                    thinking_ms,
+                    status = status.as_str(),
+                    error_type,
+                    root_span_id,
+                    "chat interaction"
+                )
+            };
+        }
         match status {
-            TurnStatus::Error(kind) => tracing::warn!(
-                name: "chat_interaction",
-                turn = self.number,
-                model = self.model,
-                tokens.input = input,
-                tokens.output = output,
-                tokens.total = input + output,
-                duration_ms,
-                status = status.as_str(),
-                error_type = %kind,
-                root_span_id,
-                "chat interaction"
-            ),
-            _ => tracing::info!(
-                name: "chat_interaction",
-                turn = self.number,
-                model = self.model,
-                tokens.input = input,
-                tokens.output = output,
-                tokens.total = input + output,
-                duration_ms,
-                status = status.as_str(),
-                root_span_id,
-                "chat interaction"
-            ),
+            TurnStatus::Error(_) => log_turn!(tracing::Level::WARN),
+            _ => log_turn!(tracing::Level::INFO),
         }
     }
 }
 
-/// Marks the span of `cx` as failed: ERROR status, `error.type`, and an `exception` event.
-fn mark_failed(cx: &Context, error: &OllamaError) {
+/// Which span a failure happened in: the one that saw it gets the `exception` event;
+/// its ancestors get ERROR status and `error.type` only, so the error is told once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// `ollama_request` (no answer) or `process_streaming_response` (a broken stream).
+    WhereItHappened,
+    /// `generate_response` and `chat_interaction`.
+    Ancestor,
+}
+
+/// Ends the span of `cx` with the status its part of the turn deserves.
+fn end_span(cx: &Context, ending: &Ending, place: Place) {
     let span = cx.span();
-    span.set_attribute(KeyValue::new(attr::ERROR_TYPE, error.kind().as_label()));
-    span.record_error(error);
-    span.set_status(Status::error(error.to_string()));
+    match ending {
+        Ending::Completed(_) => {}
+        Ending::Failed(error) => {
+            // Server text is untrusted and unbounded: printable and capped on the span.
+            let message = span_text(&error.to_string());
+            span.set_attribute(KeyValue::new(attr::ERROR_TYPE, error.kind().as_label()));
+            if place == Place::WhereItHappened {
+                // What `Span::record_error` does, with the bounded message.
+                span.add_event(
+                    event::EXCEPTION,
+                    vec![
+                        KeyValue::new(attr::EXCEPTION_TYPE, std::any::type_name::<OllamaError>()),
+                        KeyValue::new(attr::EXCEPTION_MESSAGE, message.clone()),
+                    ],
+                );
+            }
+            span.set_status(Status::error(message));
+        }
+        // A cancelled turn is not an error: the status stays UNSET.
+        Ending::Cancelled => {
+            span.set_attribute(KeyValue::new(attr::LLM_CANCELLED, true));
+            span.add_event(event::CANCELLED, vec![]);
+        }
+    }
+    span.end();
 }
 
-/// A cancelled turn is not an error: the status stays UNSET.
-fn mark_cancelled(cx: &Context) {
-    let span = cx.span();
-    span.set_attribute(KeyValue::new(attr::LLM_CANCELLED, true));
-    span.add_event(event::CANCELLED, vec![]);
+/// Error text as it may appear on a span: printable, at most [`MAX_ERROR_CHARS`].
+fn span_text(text: &str) -> String {
+    truncate(&printable(text), MAX_ERROR_CHARS)
 }
 
-fn record_status_code(span: &opentelemetry::trace::SpanRef<'_>, status: u16) {
-    span.set_attributes([
-        KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
-        KeyValue::new(attr::HTTP_STATUS_CODE_OLD, i64::from(status)),
-    ]);
-}
-
-/// `gen_ai.response.finish_reasons` is a string *array* attribute.
-fn finish_reasons(reason: &str) -> KeyValue {
-    KeyValue::new(
-        attr::GEN_AI_RESPONSE_FINISH_REASONS,
-        Value::Array(Array::String(vec![StringValue::from(reason.to_string())])),
-    )
+/// Milliseconds with microsecond precision, as the log line's `duration_ms`.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
 /// `(input, output)` tokens from the final chunk (absent counts are zero).

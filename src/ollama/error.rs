@@ -19,6 +19,9 @@ pub enum ErrorKind {
     Timeout,
     /// HTTP 404 from `/api/chat`: the model is not pulled.
     ModelNotFound,
+    /// HTTP 400 `"<model>" does not support thinking`: `think` was truthy for a model that
+    /// cannot think.
+    ThinkNotSupported,
     /// Any other HTTP error status; the label is `http_<status>`.
     Http(u16),
     /// An `{"error": …}` line in the stream.
@@ -36,6 +39,7 @@ impl ErrorKind {
             ErrorKind::ConnectionRefused => "connection_refused".into(),
             ErrorKind::Timeout => "timeout".into(),
             ErrorKind::ModelNotFound => "model_not_found".into(),
+            ErrorKind::ThinkNotSupported => "think_not_supported".into(),
             ErrorKind::Http(status) => format!("http_{status}"),
             ErrorKind::StreamError => "stream_error".into(),
             ErrorKind::StreamInterrupted => "stream_interrupted".into(),
@@ -59,6 +63,8 @@ pub enum OllamaError {
     Timeout { after: Duration },
     #[error("model '{model}' not found")]
     ModelNotFound { model: String },
+    #[error("model '{model}' does not support thinking")]
+    ThinkNotSupported { model: String },
     /// An HTTP error status. `body` says whether the error text came from Ollama itself.
     #[error("{}", http_summary(*.status, .message, *.body))]
     Http {
@@ -78,7 +84,7 @@ pub enum OllamaError {
 /// sign that the URL reaches a server that is not Ollama (or not Ollama's API root).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorBody {
-    /// `{"error": …}` (or nothing at all).
+    /// `{"error": …}`, nothing at all, or an explanation of ours: `message` is shown.
     Ollama,
     /// An HTML page: a web server, a proxy's error page.
     Html,
@@ -125,6 +131,7 @@ impl OllamaError {
             OllamaError::Connect { .. } => ErrorKind::ConnectionRefused,
             OllamaError::Timeout { .. } => ErrorKind::Timeout,
             OllamaError::ModelNotFound { .. } => ErrorKind::ModelNotFound,
+            OllamaError::ThinkNotSupported { .. } => ErrorKind::ThinkNotSupported,
             OllamaError::Http { status, .. } => ErrorKind::Http(*status),
             OllamaError::Stream { .. } => ErrorKind::StreamError,
             OllamaError::Interrupted { .. } => ErrorKind::StreamInterrupted,
@@ -144,6 +151,9 @@ impl OllamaError {
             ),
             OllamaError::ModelNotFound { model } => format!(
                 "Model '{model}' is not available in Ollama. Run `ollama pull {model}`, or pick another with /models and /model NAME."
+            ),
+            OllamaError::ThinkNotSupported { model } => format!(
+                "{model} does not think; /set nothink, or pick a thinking model (ollama list)"
             ),
             OllamaError::Http {
                 status,

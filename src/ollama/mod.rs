@@ -27,6 +27,12 @@ use self::wire::{ChatChunk, ChatRequest, ModelInfo, TagsResponse};
 
 /// How long to wait for a TCP connection to a local server before calling it down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The most of an error response's body we read: enough for any `{"error": …}`, and a
+/// proxy's 20 MB error page costs 64 KiB, not 20 MB copied into spans.
+pub const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The longest NDJSON line we buffer. A real chunk is a few hundred bytes; a server that
+/// sends megabytes without a newline is broken, and we say so instead of filling memory.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// A client for one Ollama server.
 #[derive(Debug, Clone)]
@@ -49,6 +55,9 @@ impl OllamaClient {
         }
         let http = builder
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            // A redirect would re-POST the whole conversation to wherever it points.
+            // Ollama never redirects; a proxy that does is reported, not followed.
+            .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .user_agent(concat!("chatbot-otel/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -87,18 +96,34 @@ impl OllamaClient {
         headers: HeaderMap,
     ) -> Result<ChatStream, OllamaError> {
         let url = self.chat_url();
-        let send = self
-            .http
-            .post(url.clone())
-            .headers(headers)
-            .header(reqwest::header::ACCEPT, "application/x-ndjson")
-            .json(request)
-            .send();
-        let response = match tokio::time::timeout(self.timeout, send).await {
+        let post = || {
+            self.http
+                .post(url.clone())
+                .headers(headers.clone())
+                .header(reqwest::header::ACCEPT, "application/x-ndjson")
+                .json(request)
+                .send()
+        };
+        let response = match tokio::time::timeout(self.timeout, post()).await {
             Err(_) => {
                 return Err(OllamaError::Timeout {
                     after: self.timeout,
                 })
+            }
+            // A pooled keep-alive connection that the server closed (Ollama restarted
+            // since the last request) fails before any response byte. Nothing was
+            // answered, so sending once more, on a fresh connection, is safe; a second
+            // failure is the real error.
+            Ok(Err(e)) if is_stale_connection(&e) => {
+                match tokio::time::timeout(self.timeout, post()).await {
+                    Err(_) => {
+                        return Err(OllamaError::Timeout {
+                            after: self.timeout,
+                        })
+                    }
+                    Ok(Err(e)) => return Err(self.transport_error(e)),
+                    Ok(Ok(response)) => response,
+                }
             }
             Ok(Err(e)) => return Err(self.transport_error(e)),
             Ok(Ok(response)) => response,
@@ -112,11 +137,23 @@ impl OllamaClient {
                 ended: false,
             });
         }
-        let body = tokio::time::timeout(self.timeout, response.text())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nowhere");
+            return Err(OllamaError::Http {
+                status: status.as_u16(),
+                message: format!(
+                    "a redirect to {} (not followed: it would re-send the conversation); point --ollama-url at the real server",
+                    crate::text::truncate(&crate::text::printable(to), 200)
+                ),
+                // Our own explanation, shown as is.
+                body: ErrorBody::Ollama,
+            });
+        }
+        let body = read_bounded(response, self.timeout).await;
         Err(status_error(status, &body, request.model))
     }
 
@@ -164,13 +201,17 @@ impl OllamaClient {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> OllamaError {
+        // reqwest's message names the URL, credentials included; ours says it redacted.
+        let e = e.without_url();
         if e.is_timeout() {
             OllamaError::Timeout {
                 after: self.timeout,
             }
         } else if e.is_connect() {
             OllamaError::Connect {
-                url: self.base.to_string().trim_end_matches('/').to_string(),
+                url: crate::text::redacted_url(&self.base)
+                    .trim_end_matches('/')
+                    .to_string(),
                 detail: root_cause(&e),
             }
         } else {
@@ -179,6 +220,53 @@ impl OllamaClient {
             }
         }
     }
+}
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of an error response (lossy UTF-8), within
+/// `timeout`; whatever was read when the time or the budget runs out is what we have.
+async fn read_bounded(mut response: reqwest::Response, timeout: Duration) -> String {
+    let mut body = Vec::new();
+    let read = async {
+        while body.len() < MAX_ERROR_BODY {
+            match response.chunk().await {
+                Ok(Some(bytes)) => body.extend_from_slice(&bytes),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, read).await;
+    body.truncate(MAX_ERROR_BODY);
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// A request that failed on a connection the server had already closed, before any
+/// response byte: hyper reports it as an incomplete message / closed connection, not as
+/// a connect error.
+fn is_stale_connection(e: &reqwest::Error) -> bool {
+    if e.is_connect() || e.is_timeout() || e.is_redirect() {
+        return false;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(h) = c.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
+                return true;
+            }
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Does `available` (names from `/api/tags`, always with a tag) contain `model`?
@@ -208,6 +296,12 @@ fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
     if status == StatusCode::NOT_FOUND && kind == ErrorBody::Ollama && message.contains("not found")
     {
         return OllamaError::ModelNotFound {
+            model: model.to_string(),
+        };
+    }
+    // `think` sent to a model without the thinking capability (Ollama's exact wording).
+    if status == StatusCode::BAD_REQUEST && message.ends_with("does not support thinking") {
+        return OllamaError::ThinkNotSupported {
             model: model.to_string(),
         };
     }
@@ -252,7 +346,14 @@ impl ChatStream {
     pub async fn next_chunk(&mut self) -> Result<Option<ChatChunk>, OllamaError> {
         loop {
             if let Some(line) = self.decoder.next_line() {
+                if line.len() > MAX_LINE {
+                    return Err(line_too_long());
+                }
                 return parse_chunk(&line).map(Some);
+            }
+            // Bounded memory: an unterminated line may not grow past the cap.
+            if self.decoder.pending() > MAX_LINE {
+                return Err(line_too_long());
             }
             if self.ended {
                 return match self.decoder.finish() {
@@ -275,6 +376,12 @@ impl ChatStream {
                 Ok(Ok(Some(bytes))) => self.decoder.push(&bytes),
             }
         }
+    }
+}
+
+fn line_too_long() -> OllamaError {
+    OllamaError::InvalidResponse {
+        detail: format!("a line longer than {} MiB", MAX_LINE / (1024 * 1024)),
     }
 }
 
@@ -337,6 +444,16 @@ mod tests {
             "x",
         );
         assert_eq!(e.to_string(), "Ollama answered HTTP 500: boom");
+        let e = status_error(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"\"llama3.2\" does not support thinking"}"#,
+            "llama3.2",
+        );
+        assert_eq!(e.kind(), ErrorKind::ThinkNotSupported);
+        assert_eq!(
+            e.user_message(),
+            "llama3.2 does not think; /set nothink, or pick a thinking model (ollama list)"
+        );
     }
 
     /// A name without a tag matches `:latest`.
@@ -347,6 +464,129 @@ mod tests {
         assert!(has_model(&models, "llama3.2"));
         assert!(has_model(&models, "qwen3:0.6b"));
         assert!(!has_model(&models, "qwen3"));
+    }
+
+    fn chat_request<'a>(
+        messages: &'a [wire::Message],
+        options: &'a wire::ChatOptions,
+    ) -> ChatRequest<'a> {
+        ChatRequest {
+            model: "llama3.2",
+            messages,
+            stream: true,
+            options,
+            think: None,
+        }
+    }
+
+    /// Ollama restarted between two requests: the pooled connection is dead, but the next
+    /// chat still goes through (sent once more on a fresh connection). As in the app, the
+    /// client's runtime is idle between the requests, so nothing noticed the close.
+    #[test]
+    fn a_restarted_server_does_not_fail_the_next_chat() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let first = rt.block_on(fake_ollama::FakeOllama::start());
+        let addr = first.addr();
+        let client = OllamaClient::new(Url::parse(&first.url()).unwrap(), Duration::from_secs(5));
+        rt.block_on(client.list_models(Duration::from_secs(2)))
+            .unwrap();
+        drop(first);
+        std::thread::sleep(Duration::from_millis(100));
+        let second = (0..50)
+            .find_map(|_| {
+                let opts = fake_ollama::Options {
+                    addr,
+                    ..Default::default()
+                };
+                rt.block_on(fake_ollama::FakeOllama::start_with(opts))
+                    .map_err(|_| std::thread::sleep(Duration::from_millis(20)))
+                    .ok()
+            })
+            .expect("rebind the same port");
+        let messages = [wire::Message::new(wire::Role::User, "hi")];
+        let options = wire::ChatOptions::default();
+        let reply = rt.block_on(async {
+            let mut stream = client
+                .start_chat(&chat_request(&messages, &options), HeaderMap::new())
+                .await?;
+            let mut text = String::new();
+            while let Some(chunk) = stream.next_chunk().await? {
+                text.push_str(&chunk.message.map(|m| m.content).unwrap_or_default());
+                if chunk.done {
+                    break;
+                }
+            }
+            Ok::<_, OllamaError>(text)
+        });
+        assert!(reply.expect("the chat after a restart").contains("hi"));
+        assert_eq!(second.chat_requests().len(), 1);
+    }
+
+    /// A 20 MB error page costs at most MAX_ERROR_BODY; a redirect is reported, not followed.
+    #[test]
+    fn error_bodies_are_bounded_and_redirects_not_followed() {
+        use std::io::{Read, Write};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().take(2).enumerate() {
+                let mut stream = stream.unwrap();
+                let mut buf = [0u8; 65536];
+                let _ = stream.read(&mut buf);
+                if i == 0 {
+                    let body = vec![b'x'; 20 * 1024 * 1024];
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 502 Bad Gateway\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(&body);
+                } else {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 307 Temporary Redirect\r\nlocation: http://elsewhere.example/api/chat\r\ncontent-length: 0\r\n\r\n",
+                    );
+                }
+            }
+        });
+        let client = OllamaClient::new(Url::parse(&url).unwrap(), Duration::from_secs(5));
+        let messages = [wire::Message::new(wire::Role::User, "hi")];
+        let options = wire::ChatOptions::default();
+        let request = chat_request(&messages, &options);
+        let e = rt
+            .block_on(client.start_chat(&request, HeaderMap::new()))
+            .unwrap_err();
+        match &e {
+            OllamaError::Http {
+                status: 502,
+                message,
+                ..
+            } => {
+                assert!(message.len() <= MAX_ERROR_BODY, "{}", message.len())
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = rt
+            .block_on(client.start_chat(&request, HeaderMap::new()))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Http(307));
+        assert!(e.to_string().contains("elsewhere.example"), "{e}");
+    }
+
+    /// A line that never ends is refused at the cap instead of buffered whole.
+    #[test]
+    fn overlong_lines_are_invalid_responses() {
+        let mut decoder = LineDecoder::new();
+        decoder.push(&vec![b'a'; MAX_LINE + 1]);
+        assert!(decoder.next_line().is_none());
+        assert!(decoder.pending() > MAX_LINE);
+        assert_eq!(line_too_long().kind(), ErrorKind::InvalidResponse);
     }
 
     /// An error line is an error even with HTTP 200; junk is an invalid response.

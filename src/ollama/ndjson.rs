@@ -98,6 +98,45 @@ mod tests {
         assert_eq!(lines_of(&pieces), vec!["{\"x\":1}", "{\"y\":2}"]);
     }
 
+    proptest::proptest! {
+        /// Any bytes, cut into any pieces, decode to the same lines as one contiguous
+        /// read, and never panic: the network decides the cuts, not us.
+        #[test]
+        fn any_cuts_decode_like_one_read(
+            body in proptest::collection::vec(proptest::prop_oneof![
+                4 => proptest::num::u8::ANY,
+                1 => proptest::strategy::Just(b'\n'),
+                1 => proptest::strategy::Just(b'\r'),
+            ], 0..2048),
+            cuts in proptest::collection::vec(0usize..2048, 0..16),
+        ) {
+            let whole = lines_of_bytes(&[&body]);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(body.len())).collect();
+            cuts.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for cut in cuts {
+                pieces.push(&body[from..cut]);
+                from = cut;
+            }
+            pieces.push(&body[from..]);
+            proptest::prop_assert_eq!(lines_of_bytes(&pieces), whole);
+        }
+    }
+
+    fn lines_of_bytes(pieces: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut dec = LineDecoder::new();
+        let mut out = Vec::new();
+        for piece in pieces {
+            dec.push(piece);
+            while let Some(line) = dec.next_line() {
+                out.push(line.to_vec());
+            }
+        }
+        out.extend(dec.finish().map(|rest| rest.to_vec()));
+        out
+    }
+
     /// A body without a final newline still yields its last line at the end.
     #[test]
     fn unterminated_last_line() {

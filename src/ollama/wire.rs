@@ -3,7 +3,12 @@
 //! Field names and optionality follow `api/types.go` of ollama/ollama: every metric on the
 //! final chunk is `omitempty` (a zero is left out, not sent as 0), `done_reason` exists only
 //! on the `done:true` object, and `message.content` is always present but may be empty.
-//! Unknown fields are ignored so newer servers (thinking, tool calls, logprobs) still parse.
+//! Unknown fields are ignored so newer servers (tool calls, logprobs) still parse.
+//!
+//! Thinking models (qwen3, deepseek-r1, gpt-oss…) stream their reasoning in
+//! `message.thinking` before the answer in `message.content`; the request's `think` field
+//! asks for it (`true`/`false`, or a level), and an assistant message sent back in the
+//! history carries its `thinking` as `ollama run` does.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +17,9 @@ use serde::{Deserialize, Serialize};
 pub struct Message {
     pub role: Role,
     pub content: String,
+    /// The model's reasoning before this (assistant) message, when it thought.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<String>,
 }
 
 /// Who wrote a message.
@@ -39,6 +47,16 @@ impl Message {
         Message {
             role,
             content: content.into(),
+            thinking: None,
+        }
+    }
+
+    /// An assistant message with the reasoning that came before it (`None` or empty: none).
+    pub fn assistant(content: impl Into<String>, thinking: Option<String>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: content.into(),
+            thinking: thinking.filter(|t| !t.is_empty()),
         }
     }
 }
@@ -50,13 +68,89 @@ pub struct ChatRequest<'a> {
     pub messages: &'a [Message],
     /// Ollama streams unless told `false`; we say `true` explicitly so the request reads clearly.
     pub stream: bool,
-    pub options: ChatOptions,
+    pub options: &'a ChatOptions,
+    /// Left out when the user chose nothing: a thinking-capable model then thinks by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub think: Option<Think>,
 }
 
-/// The `options` object: the sampling parameters we send.
-#[derive(Debug, Serialize)]
+/// The request's `think` field: a boolean, or a level for models that take one (gpt-oss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Think {
+    Bool(bool),
+    Level(ThinkLevel),
+}
+
+/// A reasoning effort, as Ollama spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThinkLevel {
+    Low,
+    Medium,
+    High,
+    Max,
+}
+
+impl ThinkLevel {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ThinkLevel::Low => "low",
+            ThinkLevel::Medium => "medium",
+            ThinkLevel::High => "high",
+            ThinkLevel::Max => "max",
+        }
+    }
+}
+
+impl Think {
+    /// The value as sent: `true`, `false`, or the level.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Think::Bool(true) => "true",
+            Think::Bool(false) => "false",
+            Think::Level(level) => level.as_str(),
+        }
+    }
+
+    /// Parses what a user types after `--think` or `/set think` (empty means `true`, as a
+    /// bare `--think` does in `ollama run`).
+    pub fn parse(raw: &str) -> Option<Think> {
+        Some(match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "true" => Think::Bool(true),
+            "false" => Think::Bool(false),
+            "low" => Think::Level(ThinkLevel::Low),
+            "medium" => Think::Level(ThinkLevel::Medium),
+            "high" => Think::Level(ThinkLevel::High),
+            "max" => Think::Level(ThinkLevel::Max),
+            _ => return None,
+        })
+    }
+}
+
+/// The `options` object: Ollama's model parameters. Only what the user set is sent, so
+/// the model's own defaults (from its Modelfile) apply to the rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatOptions {
     pub temperature: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_ctx: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_predict: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_penalty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_last_n: Option<i64>,
 }
 
 /// One NDJSON line of a streamed reply. An error line has only `error`.
@@ -104,11 +198,14 @@ impl ChatChunk {
     }
 }
 
-/// The `message` of a chunk: only `content` matters to a text chat.
+/// The `message` of a chunk: the answer's text, or the reasoning's (never both in practice).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChunkMessage {
     #[serde(default)]
     pub content: String,
+    /// Present only while a thinking model reasons (then `content` is `""`).
+    #[serde(default)]
+    pub thinking: String,
 }
 
 /// Ollama's own accounting, present on the final chunk only. Durations are nanoseconds.
@@ -188,11 +285,62 @@ mod tests {
             model: "m",
             messages: &messages,
             stream: true,
-            options: ChatOptions { temperature: 0.5 },
+            options: &ChatOptions {
+                temperature: 0.5,
+                ..ChatOptions::default()
+            },
+            think: None,
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"options":{"temperature":0.5}}"#
         );
+    }
+
+    /// `think` is a boolean or a level string; set options are sent, unset ones are not;
+    /// an assistant message carries its thinking back.
+    #[test]
+    fn think_options_and_thinking_serialise() {
+        let messages = [
+            Message::new(Role::User, "hi"),
+            Message::assistant("hello", Some("greet back".into())),
+        ];
+        let options = ChatOptions {
+            temperature: 0.7,
+            num_predict: Some(64),
+            stop: vec!["\n\n".into()],
+            ..ChatOptions::default()
+        };
+        let level = ChatRequest {
+            model: "gpt-oss:20b",
+            messages: &messages,
+            stream: true,
+            options: &options,
+            think: Some(Think::Level(ThinkLevel::High)),
+        };
+        assert_eq!(
+            serde_json::to_string(&level).unwrap(),
+            r#"{"model":"gpt-oss:20b","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello","thinking":"greet back"}],"stream":true,"options":{"temperature":0.7,"num_predict":64,"stop":["\n\n"]},"think":"high"}"#
+        );
+        let off = ChatRequest {
+            think: Some(Think::Bool(false)),
+            ..level
+        };
+        assert!(serde_json::to_string(&off)
+            .unwrap()
+            .ends_with(r#""think":false}"#));
+        assert_eq!(Think::parse(""), Some(Think::Bool(true)));
+        assert_eq!(Think::parse("MAX"), Some(Think::Level(ThinkLevel::Max)));
+        assert_eq!(Think::parse("extreme"), None);
+    }
+
+    /// A thinking chunk has `thinking` text and an empty `content`.
+    #[test]
+    fn thinking_chunk_parses() {
+        let line = r#"{"model":"qwen3","created_at":"2026-08-22T10:15:03Z","message":{"role":"assistant","content":"","thinking":"Okay, "},"done":false}"#;
+        let chunk: ChatChunk = serde_json::from_str(line).unwrap();
+        let message = chunk.message.unwrap();
+        assert_eq!(message.thinking, "Okay, ");
+        assert_eq!(message.content, "");
     }
 }

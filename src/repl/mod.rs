@@ -11,6 +11,7 @@ pub(crate) mod commands;
 pub(crate) mod interactive;
 pub(crate) mod out;
 pub(crate) mod piped;
+pub(crate) mod reply_view;
 pub(crate) mod signals;
 pub(crate) mod spinner;
 pub(crate) mod style;
@@ -26,6 +27,7 @@ use tokio::runtime::Runtime;
 
 use self::collector::Collector;
 use self::out::{stderr_line, stdout_line};
+use self::reply_view::ReplyView;
 use self::style::Style;
 use crate::chat::ChatSession;
 use crate::config::{Config, ExportTarget};
@@ -79,6 +81,8 @@ pub(crate) enum Flow {
 pub(crate) struct Prefs {
     /// Break reply lines at spaces to fit the terminal (`/set [no]wordwrap`, `--nowordwrap`).
     pub(crate) wordwrap: bool,
+    /// Show the model's reasoning (always, until `/set hidethinking|showthinking` exist).
+    pub(crate) show_thinking: bool,
 }
 
 /// Everything a command or a turn works with: the session, where text goes, the settings.
@@ -107,6 +111,7 @@ impl<'a> Repl<'a> {
             config,
             prefs: Prefs {
                 wordwrap: config.wordwrap,
+                show_thinking: true,
             },
             collector: None,
             told_collector_down: false,
@@ -205,23 +210,35 @@ impl<'a> Repl<'a> {
                 format!("waiting for {}…", self.session.model()),
                 console.style,
             );
-            let inner: Box<dyn Write> = if self.prefs.wordwrap {
+            let answer: Box<dyn Write> = if self.prefs.wordwrap {
                 Box::new(wrap::WordWrap::new(std::io::stdout(), term::stdout_width()))
             } else {
                 Box::new(std::io::stdout())
             };
-            let mut out = spinner::AfterSpinner {
-                spinner: &spinner,
-                inner,
-            };
+            // Interactively the reasoning shares the screen with the answer.
+            let mut view = ReplyView::new(
+                answer,
+                std::io::stdout(),
+                console.style,
+                self.prefs.show_thinking,
+            )
+            .for_terminal()
+            .with_wait_indicator(&spinner);
             let report = self
                 .rt
-                .block_on(self.session.send(prompt, &mut out, cancel));
+                .block_on(self.session.send(prompt, &mut view, cancel));
             spinner.stop();
             report
         } else {
+            // Piped: stdout is the answer only; the reasoning goes to stderr.
+            let mut view = ReplyView::new(
+                std::io::stdout(),
+                std::io::stderr(),
+                Style::plain(),
+                self.prefs.show_thinking,
+            );
             self.rt
-                .block_on(self.session.send(prompt, &mut stdout, cancel))
+                .block_on(self.session.send(prompt, &mut view, cancel))
         };
         // End the reply's line. A failed turn with no text printed leaves stdout untouched.
         if report.status == TurnStatus::Success || !report.reply.is_empty() {

@@ -11,6 +11,7 @@
 //! resize is followed.
 
 use std::io::{self, Write};
+
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -65,8 +66,6 @@ impl Spinner {
     }
 
     /// Changes the text while the spinner runs (from the next tick on).
-    // First caller: the thinking display ("thinking… 12 s", issue 8).
-    #[allow(dead_code)]
     pub(crate) fn set_text(&self, label: impl Into<String>) {
         if let Ok(mut state) = self.state.lock() {
             state.label = label.into();
@@ -109,23 +108,6 @@ fn line(frame: &str, label: &str, seconds: u64, width: usize) -> String {
         short
     } else {
         super::wrap::split_at_columns(&full, room).0
-    }
-}
-
-/// A writer that stops the spinner before the first byte of the reply.
-pub(crate) struct AfterSpinner<'a, W: Write> {
-    pub(crate) spinner: &'a Spinner,
-    pub(crate) inner: W,
-}
-
-impl<W: Write> Write for AfterSpinner<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.spinner.stop();
-        self.inner.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 

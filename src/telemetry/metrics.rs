@@ -49,7 +49,12 @@ pub struct TurnMeasurement<'a> {
     pub server_port: u16,
     pub status: TurnStatus,
     pub duration: Duration,
+    /// To the first chunk with answer text.
     pub time_to_first_token: Option<Duration>,
+    /// To the first chunk of either kind (thinking or answer).
+    pub time_to_first_chunk: Option<Duration>,
+    /// From the first thinking chunk to the first answer chunk (or the end), when it thought.
+    pub thinking: Option<Duration>,
     /// `(input, output)` tokens as Ollama counted them; only a completed reply has them.
     pub tokens: Option<(u64, u64)>,
 }
@@ -62,6 +67,7 @@ pub struct ChatMetrics {
     tokens: Counter<u64>,
     errors: Counter<u64>,
     time_to_first_token: Histogram<f64>,
+    thinking_duration: Histogram<f64>,
     active: UpDownCounter<i64>,
     operation_duration: Histogram<f64>,
     token_usage: Histogram<u64>,
@@ -99,6 +105,12 @@ impl ChatMetrics {
                 .f64_histogram(metric::LLM_TIME_TO_FIRST_TOKEN)
                 .with_unit("s")
                 .with_description("Time from sending a chat request to the first reply text")
+                .with_boundaries(buckets::SECONDS.to_vec())
+                .build(),
+            thinking_duration: meter
+                .f64_histogram(metric::LLM_THINKING_DURATION)
+                .with_unit("s")
+                .with_description("Time a thinking model spent reasoning before it answered")
                 .with_boundaries(buckets::SECONDS.to_vec())
                 .build(),
             active: meter
@@ -207,7 +219,13 @@ impl ChatMetrics {
         if let Some(ttft) = m.time_to_first_token {
             self.time_to_first_token
                 .record(ttft.as_secs_f64(), std::slice::from_ref(&model));
-            self.time_to_first_chunk.record(ttft.as_secs_f64(), &genai);
+        }
+        if let Some(ttfc) = m.time_to_first_chunk {
+            self.time_to_first_chunk.record(ttfc.as_secs_f64(), &genai);
+        }
+        if let Some(thinking) = m.thinking {
+            self.thinking_duration
+                .record(thinking.as_secs_f64(), std::slice::from_ref(&model));
         }
 
         if let Some((input, output)) = m.tokens {

@@ -38,10 +38,14 @@ pub mod span {
 
 /// Span event names.
 pub mod event {
-    /// The first piece of reply text arrived.
+    /// The first piece of reply text (`message.content`) arrived.
     pub const FIRST_TOKEN: &str = "first_token";
+    /// The first piece of the model's reasoning (`message.thinking`) arrived.
+    pub const THINKING_STARTED: &str = "thinking_started";
     /// The user pressed Ctrl-C while the reply streamed.
     pub const CANCELLED: &str = "cancelled";
+    /// The conventions' event for an error, on the span where it happened.
+    pub const EXCEPTION: &str = "exception";
 }
 
 /// Attribute keys (span attributes, and metric attributes where noted).
@@ -63,6 +67,19 @@ pub mod attr {
     pub const LLM_CANCELLED: &str = "llm.cancelled";
     /// Number of NDJSON chunks read from the stream.
     pub const LLM_STREAM_CHUNKS: &str = "llm.stream.chunks";
+    /// The model's reasoning text (only when content capture is on), on `generate_response`.
+    pub const LLM_THINKING: &str = "llm.thinking";
+    /// Milliseconds from the first thinking chunk to the first content chunk (or the end).
+    pub const LLM_THINKING_DURATION_MS: &str = "llm.thinking.duration_ms";
+    /// Number of chunks that carried thinking text.
+    pub const LLM_THINKING_CHUNKS: &str = "llm.thinking.chunks";
+    /// The request's `think` value as sent: `true`, `false` or a level.
+    pub const OLLAMA_REQUEST_THINK: &str = "ollama.request.think";
+    /// Ollama `options` with no GenAI attribute of their own.
+    pub const OLLAMA_REQUEST_NUM_CTX: &str = "ollama.request.num_ctx";
+    pub const OLLAMA_REQUEST_MIN_P: &str = "ollama.request.min_p";
+    pub const OLLAMA_REQUEST_REPEAT_PENALTY: &str = "ollama.request.repeat_penalty";
+    pub const OLLAMA_REQUEST_REPEAT_LAST_N: &str = "ollama.request.repeat_last_n";
     /// Ollama's server-side timings from the final chunk, converted from ns to seconds.
     pub const OLLAMA_TOTAL_DURATION: &str = "ollama.total_duration";
     pub const OLLAMA_LOAD_DURATION: &str = "ollama.load_duration";
@@ -78,6 +95,16 @@ pub mod attr {
     pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
     pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
     pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
+    /// Ollama's `num_predict`.
+    pub const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+    pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+    pub const GEN_AI_REQUEST_TOP_K: &str = "gen_ai.request.top_k";
+    pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+    /// Ollama's `stop` (a string array).
+    pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+    /// The exact level string sent as `think` (`low`…`max`); unset for a boolean `think`.
+    /// From the conventions' development line (genai-2026.md), not yet in v1.41.
+    pub const GEN_AI_REQUEST_REASONING_LEVEL: &str = "gen_ai.request.reasoning.level";
     pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
     pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
     pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
@@ -94,6 +121,9 @@ pub mod attr {
     pub const SERVER_PORT: &str = "server.port";
     /// Low-cardinality class of a failure; the values are [`crate::ollama::ErrorKind`].
     pub const ERROR_TYPE: &str = "error.type";
+    /// Attributes of the `exception` event.
+    pub const EXCEPTION_TYPE: &str = "exception.type";
+    pub const EXCEPTION_MESSAGE: &str = "exception.message";
     pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
     pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
     pub const URL_FULL: &str = "url.full";
@@ -129,8 +159,10 @@ pub mod metric {
     pub const LLM_TOKENS: &str = "llm.tokens";
     /// `llm_errors_total{model,error_type}`
     pub const LLM_ERRORS: &str = "llm.errors";
-    /// `llm_time_to_first_token_seconds{model}`
+    /// `llm_time_to_first_token_seconds{model}`: to the first *content* chunk
     pub const LLM_TIME_TO_FIRST_TOKEN: &str = "llm.time_to_first_token";
+    /// `llm_thinking_duration_seconds{model}`: first thinking chunk to first content chunk
+    pub const LLM_THINKING_DURATION: &str = "llm.thinking.duration";
     /// `llm_requests_active{model}` (an UpDownCounter: no `_total`)
     pub const LLM_REQUESTS_ACTIVE: &str = "llm.requests.active";
     /// `llm_feedback_total{model,rating}`
@@ -139,7 +171,8 @@ pub mod metric {
     pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
     /// GenAI semconv: `gen_ai_client_token_usage`
     pub const GEN_AI_CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
-    /// GenAI semconv (v1.41, streaming only): `gen_ai_client_operation_time_to_first_chunk_seconds`
+    /// GenAI semconv (v1.41, streaming only): `gen_ai_client_operation_time_to_first_chunk_seconds`;
+    /// the first chunk of either kind, thinking included (the conventions' meaning)
     pub const GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: &str =
         "gen_ai.client.operation.time_to_first_chunk";
 

@@ -115,6 +115,8 @@ pub struct SessionStats {
     pub errors: BTreeMap<String, u64>,
     pub latency: Buckets,
     pub time_to_first_token: Buckets,
+    /// `llm.thinking.duration`: how long thinking models reasoned before answering.
+    pub thinking: Buckets,
     /// Sum of `gen_ai.client.operation.duration` over successful calls (no `error.type`).
     pub success_seconds: f64,
 }
@@ -161,6 +163,12 @@ impl SessionStats {
                     ) => {
                         h.data_points()
                             .for_each(|p| stats.time_to_first_token.add(p));
+                    }
+                    (
+                        metric::LLM_THINKING_DURATION,
+                        AggregatedMetrics::F64(MetricData::Histogram(h)),
+                    ) => {
+                        h.data_points().for_each(|p| stats.thinking.add(p));
                     }
                     (
                         metric::GEN_AI_CLIENT_OPERATION_DURATION,

@@ -154,14 +154,11 @@ impl RawClient {
             chunks: Vec::new(),
             end: End::Clean,
         };
-        let head = loop {
-            match self.read_until(b"\r\n\r\n", limit).await {
-                Ok(head) if head.starts_with(b"HTTP/1.1 100 ") => continue,
-                Ok(head) => break head,
-                Err(end) => {
-                    response.end = end;
-                    return response;
-                }
+        let head = match self.read_until(b"\r\n\r\n", limit).await {
+            Ok(head) => head,
+            Err(end) => {
+                response.end = end;
+                return response;
             }
         };
         let head = String::from_utf8(head).expect("head is UTF-8");
@@ -271,6 +268,29 @@ pub fn content_of(chunks: &[serde_json::Value]) -> String {
         .iter()
         .filter_map(|c| c["message"]["content"].as_str())
         .collect()
+}
+
+/// Concatenated `message.thinking` of every chunk (absent counts as empty).
+pub fn thinking_of(chunks: &[serde_json::Value]) -> String {
+    chunks
+        .iter()
+        .filter_map(|c| c["message"]["thinking"].as_str())
+        .collect()
+}
+
+/// A chat request body built from `extra` fields on top of `model` and one
+/// user message (the fields in `extra` win).
+pub fn chat_body_with(model: &str, content: &str, extra: serde_json::Value) -> String {
+    let mut body = serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": content}],
+    });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            body.insert(k.clone(), v.clone());
+        }
+    }
+    body.to_string()
 }
 
 /// The key paths of a compact JSON object, in the order they appear

@@ -1,9 +1,7 @@
 //! Piped mode as a user sees it: stdout, stderr, exit codes, slash commands, configuration.
 
-mod support;
-
+use crate::support::*;
 use fake_ollama::{FakeOllama, Options, Reply, Split};
-use support::*;
 
 /// The reply text the fake sent for the `i`-th chat request.
 fn reply(fake: &FakeOllama, i: usize) -> String {
@@ -295,101 +293,6 @@ async fn help_goes_to_stderr() {
     assert_eq!(out.stdout, "", "{out:?}");
     assert!(out.stderr.contains("/clear"), "{out:?}");
     assert!(fake.chat_requests().is_empty());
-}
-
-/// Asserts the invalid-configuration protocol: exit 2, one `error:` line on stderr, empty stdout.
-fn assert_config_error(out: &Output) {
-    assert_eq!(out.code, Some(2), "{out:?}");
-    assert_eq!(out.stdout, "", "{out:?}");
-    let lines = out.stderr_lines();
-    assert_eq!(lines.len(), 1, "stderr must be exactly one line\n{out:?}");
-    assert!(lines[0].starts_with("error:"), "{out:?}");
-}
-
-/// A non-numeric `--temperature` is a configuration error (exit 2, one `error:` line).
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_temperature_exits_2() {
-    let fake = FakeOllama::start().await;
-    let out = Chatbot::new()
-        .ollama(fake.url())
-        .args(["--temperature", "hot"])
-        .stdin("hi\n")
-        .run()
-        .await;
-    assert_config_error(&out);
-    assert!(fake.requests().is_empty());
-}
-
-/// A malformed `--ollama-url` is a configuration error.
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_ollama_url_exits_2() {
-    let out = Chatbot::new()
-        .args(["--ollama-url", "not a url"])
-        .stdin("hi\n")
-        .run()
-        .await;
-    assert_config_error(&out);
-}
-
-/// A malformed OLLAMA_HOST is a configuration error.
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_ollama_host_exits_2() {
-    for garbage in ["127.0.0.1:notaport", "bad host name:11434"] {
-        let out = Chatbot::new()
-            .env_remove("OLLAMA_ENDPOINT")
-            .env("OLLAMA_HOST", garbage)
-            .stdin("hi\n")
-            .run()
-            .await;
-        assert_config_error(&out);
-    }
-}
-
-/// A malformed OLLAMA_ENDPOINT is a configuration error.
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_ollama_endpoint_exits_2() {
-    let out = Chatbot::new().ollama("::::").stdin("hi\n").run().await;
-    assert_config_error(&out);
-}
-
-/// A non-numeric `--timeout` is a configuration error.
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_timeout_exits_2() {
-    let out = Chatbot::new()
-        .args(["--timeout", "soon"])
-        .stdin("hi\n")
-        .run()
-        .await;
-    assert_config_error(&out);
-}
-
-/// An unknown flag is a configuration error with a single `error:` line (no usage dump).
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_flag_exits_2() {
-    let out = Chatbot::new().arg("--frobnicate").stdin("hi\n").run().await;
-    assert_config_error(&out);
-}
-
-/// A malformed OTLP endpoint is a configuration error.
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_otlp_endpoint_exits_2() {
-    let out = Chatbot::new()
-        .args(["--otlp-endpoint", "not a url"])
-        .stdin("hi\n")
-        .run()
-        .await;
-    assert_config_error(&out);
-}
-
-/// An unsupported OTEL_EXPORTER_OTLP_PROTOCOL is a configuration error.
-#[tokio::test(flavor = "multi_thread")]
-async fn invalid_otlp_protocol_exits_2() {
-    let out = Chatbot::new()
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")
-        .stdin("hi\n")
-        .run()
-        .await;
-    assert_config_error(&out);
 }
 
 /// OLLAMA_HOST as `host:port` without a scheme reaches the server.

@@ -1,10 +1,8 @@
 //! The metrics a backend receives after a session of two good turns and one failed turn.
 
-mod support;
-
+use crate::support::*;
 use fake_ollama::{Behaviour, FakeOllama};
 use serde_json::{json, Value};
-use support::*;
 
 const MODEL: &str = "llama3.1:8b";
 const PROMPT_MARK: &str = "zebraquokka";
@@ -51,6 +49,7 @@ async fn session(interval_ms: &str) -> (Vec<MetricPoint>, Output, u64, u64, Fake
 
 /// Asserts the whole metric picture of `session`.
 fn assert_metrics(ms: &[MetricPoint], input: u64, output: u64, port: u16) {
+    assert!(!ms.is_empty(), "no metrics received");
     let m = [("model", MODEL)];
 
     // llm.requests: monotonic counter by status.
@@ -214,7 +213,13 @@ async fn metrics_with_frequent_exports_end_with_the_same_totals() {
 /// The resource of the metrics names the service like the traces do.
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_resource_names_the_service() {
-    let (ms, _out, _, _, _fake) = session("600000").await;
+    let (ms, out, _, _, _fake) = session("600000").await;
+    // Without this, a session that exported no metrics at all would pass.
+    assert!(!ms.is_empty(), "no metrics received\n{out:?}");
+    assert!(
+        !points(&ms, "llm.requests").is_empty(),
+        "llm.requests not received"
+    );
     for p in &ms {
         assert_eq!(
             p.resource.get("service.name"),

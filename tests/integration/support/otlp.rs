@@ -243,253 +243,269 @@ impl OtlpReceiver {
 
     /// All spans received, flattened, in the order received.
     pub fn spans(&self) -> Vec<Span> {
-        let store = self.store.lock().unwrap();
-        let mut out = Vec::new();
-        for req in &store.traces {
-            for rs in &req.resource_spans {
-                let resource = resource_attrs(rs.resource.as_ref());
-                for ss in &rs.scope_spans {
-                    let scope = ss
-                        .scope
-                        .as_ref()
-                        .map(|s| s.name.clone())
-                        .unwrap_or_default();
-                    for s in &ss.spans {
-                        let status = s.status.clone().unwrap_or_default();
-                        out.push(Span {
-                            name: s.name.clone(),
-                            kind: span_kind(s.kind).to_string(),
-                            trace_id: hex(&s.trace_id),
-                            span_id: hex(&s.span_id),
-                            parent_span_id: hex(&s.parent_span_id),
-                            status_code: status_code(status.code).to_string(),
-                            status_message: status.message.clone(),
-                            attributes: attrs(&s.attributes),
-                            events: s
-                                .events
-                                .iter()
-                                .map(|e| SpanEvent {
-                                    name: e.name.clone(),
-                                    attributes: attrs(&e.attributes),
-                                    time_unix_nano: e.time_unix_nano,
-                                })
-                                .collect(),
-                            links: s
-                                .links
-                                .iter()
-                                .map(|l| (hex(&l.trace_id), hex(&l.span_id)))
-                                .collect(),
-                            start_unix_nano: s.start_time_unix_nano,
-                            end_unix_nano: s.end_time_unix_nano,
-                            flags: s.flags,
-                            resource: resource.clone(),
-                            scope: scope.clone(),
-                        });
-                    }
-                }
-            }
-        }
-        out
+        spans_of(&self.store.lock().unwrap().traces)
     }
 
     /// Every metric data point received, in the order received (no de-duplication).
     pub fn all_metric_points(&self) -> Vec<MetricPoint> {
-        let store = self.store.lock().unwrap();
-        let mut out = Vec::new();
-        for req in &store.metrics {
-            for rm in &req.resource_metrics {
-                let resource = resource_attrs(rm.resource.as_ref());
-                for sm in &rm.scope_metrics {
-                    let scope = sm
-                        .scope
-                        .as_ref()
-                        .map(|s| s.name.clone())
-                        .unwrap_or_default();
-                    for m in &sm.metrics {
-                        let base = MetricPoint {
-                            name: m.name.clone(),
-                            description: m.description.clone(),
-                            unit: m.unit.clone(),
-                            kind: MetricKind::Gauge,
-                            monotonic: false,
-                            delta: false,
-                            attributes: Attrs::new(),
-                            value: 0.0,
-                            int_value: None,
-                            count: 0,
-                            sum: 0.0,
-                            bounds: Vec::new(),
-                            bucket_counts: Vec::new(),
-                            min: None,
-                            max: None,
-                            time_unix_nano: 0,
-                            resource: resource.clone(),
-                            scope: scope.clone(),
-                        };
-                        let number =
-                            |p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint,
-                             kind: MetricKind,
-                             monotonic: bool,
-                             delta: bool| {
-                                let (value, int_value) = match p.value {
-                                    Some(number_data_point::Value::AsDouble(d)) => (d, None),
-                                    Some(number_data_point::Value::AsInt(i)) => (i as f64, Some(i)),
-                                    None => (0.0, None),
-                                };
-                                MetricPoint {
-                                    kind,
-                                    monotonic,
-                                    delta,
-                                    attributes: attrs(&p.attributes),
-                                    value,
-                                    int_value,
-                                    time_unix_nano: p.time_unix_nano,
-                                    ..base.clone()
-                                }
-                            };
-                        match &m.data {
-                            Some(metric::Data::Sum(s)) => {
-                                for p in &s.data_points {
-                                    out.push(number(
-                                        p,
-                                        MetricKind::Sum,
-                                        s.is_monotonic,
-                                        s.aggregation_temporality == 1,
-                                    ));
-                                }
-                            }
-                            Some(metric::Data::Gauge(g)) => {
-                                for p in &g.data_points {
-                                    out.push(number(p, MetricKind::Gauge, false, false));
-                                }
-                            }
-                            Some(metric::Data::Histogram(h)) => {
-                                for p in &h.data_points {
-                                    out.push(MetricPoint {
-                                        kind: MetricKind::Histogram,
-                                        delta: h.aggregation_temporality == 1,
-                                        attributes: attrs(&p.attributes),
-                                        count: p.count,
-                                        sum: p.sum.unwrap_or(0.0),
-                                        bounds: p.explicit_bounds.clone(),
-                                        bucket_counts: p.bucket_counts.clone(),
-                                        min: p.min,
-                                        max: p.max,
-                                        time_unix_nano: p.time_unix_nano,
-                                        ..base.clone()
-                                    });
-                                }
-                            }
-                            Some(metric::Data::ExponentialHistogram(h)) => {
-                                for p in &h.data_points {
-                                    out.push(MetricPoint {
-                                        kind: MetricKind::ExponentialHistogram,
-                                        delta: h.aggregation_temporality == 1,
-                                        attributes: attrs(&p.attributes),
-                                        count: p.count,
-                                        sum: p.sum.unwrap_or(0.0),
-                                        time_unix_nano: p.time_unix_nano,
-                                        ..base.clone()
-                                    });
-                                }
-                            }
-                            Some(metric::Data::Summary(s)) => {
-                                for p in &s.data_points {
-                                    out.push(MetricPoint {
-                                        kind: MetricKind::Summary,
-                                        attributes: attrs(&p.attributes),
-                                        count: p.count,
-                                        sum: p.sum,
-                                        time_unix_nano: p.time_unix_nano,
-                                        ..base.clone()
-                                    });
-                                }
-                            }
-                            None => {}
-                        }
-                    }
-                }
-            }
-        }
-        out
+        metric_points_of(&self.store.lock().unwrap().metrics)
     }
 
-    /// One point per (metric name, attribute set): the last cumulative point (latest timestamp,
-    /// then latest received), or the accumulation of all delta points.
+    /// One point per (metric name, attribute set): see [`latest_points`].
     pub fn metrics(&self) -> Vec<MetricPoint> {
-        let mut out: Vec<MetricPoint> = Vec::new();
-        let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
-        for p in self.all_metric_points() {
-            let key = (
-                p.name.clone(),
-                serde_json::to_string(&p.attributes).unwrap(),
-            );
-            match index.get(&key) {
-                None => {
-                    index.insert(key, out.len());
-                    out.push(p);
-                }
-                Some(&i) => {
-                    let prev = &mut out[i];
-                    if p.delta && prev.delta {
-                        prev.value += p.value;
-                        prev.int_value = match (prev.int_value, p.int_value) {
-                            (Some(a), Some(b)) => Some(a + b),
-                            _ => None,
-                        };
-                        prev.count += p.count;
-                        prev.sum += p.sum;
-                        if prev.bucket_counts.len() == p.bucket_counts.len() {
-                            for (a, b) in prev.bucket_counts.iter_mut().zip(&p.bucket_counts) {
-                                *a += *b;
-                            }
-                        }
-                        prev.time_unix_nano = prev.time_unix_nano.max(p.time_unix_nano);
-                    } else if p.time_unix_nano >= prev.time_unix_nano {
-                        *prev = p;
-                    }
-                }
-            }
-        }
-        out
+        latest_points(self.all_metric_points())
     }
 
     /// All log records received, flattened, in the order received.
     pub fn logs(&self) -> Vec<LogRecord> {
-        let store = self.store.lock().unwrap();
-        let mut out = Vec::new();
-        for req in &store.logs {
-            for rl in &req.resource_logs {
-                let resource = resource_attrs(rl.resource.as_ref());
-                for sl in &rl.scope_logs {
-                    let scope = sl
-                        .scope
-                        .as_ref()
-                        .map(|s| s.name.clone())
-                        .unwrap_or_default();
-                    for r in &sl.log_records {
-                        let body = match r.body.as_ref().map(any_to_json) {
-                            Some(Value::String(s)) => s,
-                            Some(Value::Null) | None => String::new(),
-                            Some(v) => v.to_string(),
+        logs_of(&self.store.lock().unwrap().logs)
+    }
+}
+
+/// The spans of export requests (from the receiver or an OTLP/JSON file), flattened.
+pub fn spans_of(requests: &[ExportTraceServiceRequest]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for req in requests {
+        for rs in &req.resource_spans {
+            let resource = resource_attrs(rs.resource.as_ref());
+            for ss in &rs.scope_spans {
+                let scope = ss
+                    .scope
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                for s in &ss.spans {
+                    let status = s.status.clone().unwrap_or_default();
+                    out.push(Span {
+                        name: s.name.clone(),
+                        kind: span_kind(s.kind).to_string(),
+                        trace_id: hex(&s.trace_id),
+                        span_id: hex(&s.span_id),
+                        parent_span_id: hex(&s.parent_span_id),
+                        status_code: status_code(status.code).to_string(),
+                        status_message: status.message.clone(),
+                        attributes: attrs(&s.attributes),
+                        events: s
+                            .events
+                            .iter()
+                            .map(|e| SpanEvent {
+                                name: e.name.clone(),
+                                attributes: attrs(&e.attributes),
+                                time_unix_nano: e.time_unix_nano,
+                            })
+                            .collect(),
+                        links: s
+                            .links
+                            .iter()
+                            .map(|l| (hex(&l.trace_id), hex(&l.span_id)))
+                            .collect(),
+                        start_unix_nano: s.start_time_unix_nano,
+                        end_unix_nano: s.end_time_unix_nano,
+                        flags: s.flags,
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every metric data point of export requests, in order (no de-duplication).
+pub fn metric_points_of(requests: &[ExportMetricsServiceRequest]) -> Vec<MetricPoint> {
+    let mut out = Vec::new();
+    for req in requests {
+        for rm in &req.resource_metrics {
+            let resource = resource_attrs(rm.resource.as_ref());
+            for sm in &rm.scope_metrics {
+                let scope = sm
+                    .scope
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                for m in &sm.metrics {
+                    let base = MetricPoint {
+                        name: m.name.clone(),
+                        description: m.description.clone(),
+                        unit: m.unit.clone(),
+                        kind: MetricKind::Gauge,
+                        monotonic: false,
+                        delta: false,
+                        attributes: Attrs::new(),
+                        value: 0.0,
+                        int_value: None,
+                        count: 0,
+                        sum: 0.0,
+                        bounds: Vec::new(),
+                        bucket_counts: Vec::new(),
+                        min: None,
+                        max: None,
+                        time_unix_nano: 0,
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                    };
+                    let number = |p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint,
+                                  kind: MetricKind,
+                                  monotonic: bool,
+                                  delta: bool| {
+                        let (value, int_value) = match p.value {
+                            Some(number_data_point::Value::AsDouble(d)) => (d, None),
+                            Some(number_data_point::Value::AsInt(i)) => (i as f64, Some(i)),
+                            None => (0.0, None),
                         };
-                        out.push(LogRecord {
-                            body,
-                            severity_text: r.severity_text.clone(),
-                            severity_number: r.severity_number,
-                            trace_id: hex(&r.trace_id),
-                            span_id: hex(&r.span_id),
-                            event_name: r.event_name.clone(),
-                            attributes: attrs(&r.attributes),
-                            resource: resource.clone(),
-                            scope: scope.clone(),
-                        });
+                        MetricPoint {
+                            kind,
+                            monotonic,
+                            delta,
+                            attributes: attrs(&p.attributes),
+                            value,
+                            int_value,
+                            time_unix_nano: p.time_unix_nano,
+                            ..base.clone()
+                        }
+                    };
+                    match &m.data {
+                        Some(metric::Data::Sum(s)) => {
+                            for p in &s.data_points {
+                                out.push(number(
+                                    p,
+                                    MetricKind::Sum,
+                                    s.is_monotonic,
+                                    s.aggregation_temporality == 1,
+                                ));
+                            }
+                        }
+                        Some(metric::Data::Gauge(g)) => {
+                            for p in &g.data_points {
+                                out.push(number(p, MetricKind::Gauge, false, false));
+                            }
+                        }
+                        Some(metric::Data::Histogram(h)) => {
+                            for p in &h.data_points {
+                                out.push(MetricPoint {
+                                    kind: MetricKind::Histogram,
+                                    delta: h.aggregation_temporality == 1,
+                                    attributes: attrs(&p.attributes),
+                                    count: p.count,
+                                    sum: p.sum.unwrap_or(0.0),
+                                    bounds: p.explicit_bounds.clone(),
+                                    bucket_counts: p.bucket_counts.clone(),
+                                    min: p.min,
+                                    max: p.max,
+                                    time_unix_nano: p.time_unix_nano,
+                                    ..base.clone()
+                                });
+                            }
+                        }
+                        Some(metric::Data::ExponentialHistogram(h)) => {
+                            for p in &h.data_points {
+                                out.push(MetricPoint {
+                                    kind: MetricKind::ExponentialHistogram,
+                                    delta: h.aggregation_temporality == 1,
+                                    attributes: attrs(&p.attributes),
+                                    count: p.count,
+                                    sum: p.sum.unwrap_or(0.0),
+                                    time_unix_nano: p.time_unix_nano,
+                                    ..base.clone()
+                                });
+                            }
+                        }
+                        Some(metric::Data::Summary(s)) => {
+                            for p in &s.data_points {
+                                out.push(MetricPoint {
+                                    kind: MetricKind::Summary,
+                                    attributes: attrs(&p.attributes),
+                                    count: p.count,
+                                    sum: p.sum,
+                                    time_unix_nano: p.time_unix_nano,
+                                    ..base.clone()
+                                });
+                            }
+                        }
+                        None => {}
                     }
                 }
             }
         }
-        out
     }
+    out
+}
+
+/// One point per (metric name, attribute set): the last cumulative point (latest timestamp,
+/// then latest received), or the accumulation of all delta points.
+pub fn latest_points(points: Vec<MetricPoint>) -> Vec<MetricPoint> {
+    let mut out: Vec<MetricPoint> = Vec::new();
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for p in points {
+        let key = (
+            p.name.clone(),
+            serde_json::to_string(&p.attributes).unwrap(),
+        );
+        match index.get(&key) {
+            None => {
+                index.insert(key, out.len());
+                out.push(p);
+            }
+            Some(&i) => {
+                let prev = &mut out[i];
+                if p.delta && prev.delta {
+                    prev.value += p.value;
+                    prev.int_value = match (prev.int_value, p.int_value) {
+                        (Some(a), Some(b)) => Some(a + b),
+                        _ => None,
+                    };
+                    prev.count += p.count;
+                    prev.sum += p.sum;
+                    if prev.bucket_counts.len() == p.bucket_counts.len() {
+                        for (a, b) in prev.bucket_counts.iter_mut().zip(&p.bucket_counts) {
+                            *a += *b;
+                        }
+                    }
+                    prev.time_unix_nano = prev.time_unix_nano.max(p.time_unix_nano);
+                } else if p.time_unix_nano >= prev.time_unix_nano {
+                    *prev = p;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The log records of export requests, flattened, in order.
+pub fn logs_of(requests: &[ExportLogsServiceRequest]) -> Vec<LogRecord> {
+    let mut out = Vec::new();
+    for req in requests {
+        for rl in &req.resource_logs {
+            let resource = resource_attrs(rl.resource.as_ref());
+            for sl in &rl.scope_logs {
+                let scope = sl
+                    .scope
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                for r in &sl.log_records {
+                    let body = match r.body.as_ref().map(any_to_json) {
+                        Some(Value::String(s)) => s,
+                        Some(Value::Null) | None => String::new(),
+                        Some(v) => v.to_string(),
+                    };
+                    out.push(LogRecord {
+                        body,
+                        severity_text: r.severity_text.clone(),
+                        severity_number: r.severity_number,
+                        trace_id: hex(&r.trace_id),
+                        span_id: hex(&r.span_id),
+                        event_name: r.event_name.clone(),
+                        attributes: attrs(&r.attributes),
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A span as a backend would show it.

@@ -140,13 +140,30 @@ pub fn assert_child(parent: &Span, child: &Span) {
 
 /// Asserts that `s` has status ERROR, an `exception` event and `error.type == error_type`.
 pub fn assert_span_error(s: &Span, error_type: &str) {
-    assert_eq!(s.status_code, "error", "span {} status: {s:#?}", s.name);
-    assert!(
-        !s.events_named("exception").is_empty(),
-        "span {} has no exception event: {:?}",
+    assert_span_failed(s, error_type);
+    assert_eq!(
+        s.events_named("exception").len(),
+        1,
+        "span {} should have one exception event: {:?}",
         s.name,
         s.events
     );
+}
+
+/// Asserts status ERROR and `error.type == error_type`, and no `exception` event: an
+/// ancestor of the span where the failure happened.
+pub fn assert_ancestor_failed(s: &Span, error_type: &str) {
+    assert_span_failed(s, error_type);
+    assert!(
+        s.events_named("exception").is_empty(),
+        "ancestor {} repeats the exception event: {:?}",
+        s.name,
+        s.events
+    );
+}
+
+fn assert_span_failed(s: &Span, error_type: &str) {
+    assert_eq!(s.status_code, "error", "span {} status: {s:#?}", s.name);
     assert_eq!(
         s.attr("error.type").and_then(Value::as_str),
         Some(error_type),
@@ -156,8 +173,9 @@ pub fn assert_span_error(s: &Span, error_type: &str) {
     );
 }
 
-/// Asserts that the span `leaf` of the trace and each of its ancestors up to the root
-/// (`chat_interaction`) failed with `error_type`; returns the chain, leaf first.
+/// Asserts that the span `leaf` of the trace failed with `error_type` and an exception
+/// event, and each of its ancestors up to the root (`chat_interaction`) with ERROR and
+/// `error.type` but no repeated exception event; returns the chain, leaf first.
 pub fn assert_error_chain<'a>(
     spans: &'a [Span],
     trace_id: &str,
@@ -174,8 +192,9 @@ pub fn assert_error_chain<'a>(
         "the chain from {leaf} does not reach chat_interaction: {names:?}\n{}",
         render_trace(spans, trace_id)
     );
-    for s in &chain {
-        assert_span_error(s, error_type);
+    assert_span_error(chain[0], error_type);
+    for s in &chain[1..] {
+        assert_ancestor_failed(s, error_type);
     }
     chain
 }

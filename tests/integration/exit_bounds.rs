@@ -1,11 +1,9 @@
 //! End of input → exit, bounded, whatever state the collector is in.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use fake_ollama::{Behaviour, FakeOllama};
-use support::*;
 
 /// Two turns fed line by line (each waits for its trace line), then EOF; returns the output.
 async fn two_turns_then_eof(otlp: String) -> Output {

@@ -1,19 +1,15 @@
-//! The traces a backend receives: span tree, attributes, propagation, resource, failure modes.
-
-mod support;
+//! The traces a backend receives over OTLP from the binary: the span tree under the printed
+//! trace id, content capture switched by flag and environment, the Resource, export headers
+//! and endpoint, and each failure mode with its stderr line and history.
+//!
+//! The attributes and events of each span are checked in process, against the SDK's in-memory
+//! exporter, in `session_in_memory`.
 
 use std::time::Duration;
 
-use fake_ollama::{Behaviour, ChatOutcome, FakeOllama, Options};
-use serde_json::{json, Value};
-use support::*;
-
-fn outcome(fake: &FakeOllama, i: usize) -> ChatOutcome {
-    fake.chat_requests()[i]
-        .outcome
-        .clone()
-        .unwrap_or_else(|| panic!("chat request {i} has no outcome"))
-}
+use crate::support::*;
+use fake_ollama::{Behaviour, FakeOllama, Options};
+use serde_json::json;
 
 /// Runs the binary against `fake` with telemetry going to a fresh receiver.
 async fn run(fake: &FakeOllama, args: &[&str], stdin: &str) -> (Output, OtlpReceiver) {
@@ -102,169 +98,6 @@ async fn span_tree_of_one_good_turn() {
     assert!(req.end_unix_nano <= stream.end_unix_nano);
 }
 
-/// generate_response carries the llm.* and gen_ai.* attributes with the fake's token counts and reply.
-#[tokio::test(flavor = "multi_thread")]
-async fn generate_response_attributes() {
-    let fake = FakeOllama::start().await;
-    let (out, rx) = run(&fake, &["--temperature", "0.3"], "count my words please\n").await;
-    out.assert_exit(0);
-    let tid = &out.trace_ids()[0];
-    let spans = rx.spans();
-    let o = outcome(&fake, 0);
-    let input = o.prompt_eval_count.expect("prompt_eval_count") as i64;
-    let output = o.eval_count.expect("eval_count") as i64;
-    let g = span(&spans, tid, "generate_response");
-
-    assert_eq!(g.str_attr("llm.model"), "llama3.1:8b");
-    assert_eq!(g.f64_attr("llm.temperature"), 0.3);
-    assert_eq!(g.str_attr("llm.prompt"), "count my words please");
-    assert_eq!(g.str_attr("llm.response"), o.text);
-    assert_eq!(g.int_attr("llm.tokens.input"), input);
-    assert_eq!(g.int_attr("llm.tokens.output"), output);
-    assert_eq!(g.int_attr("llm.tokens.total"), input + output);
-    let ms = g.f64_attr("llm.duration_ms");
-    assert!(
-        ms > 0.0 && ms <= g.duration_secs() * 1000.0 + 1.0,
-        "llm.duration_ms {ms}"
-    );
-
-    assert_eq!(g.str_attr("gen_ai.operation.name"), "chat");
-    assert_eq!(g.str_attr("gen_ai.provider.name"), "ollama");
-    assert_eq!(g.str_attr("gen_ai.request.model"), "llama3.1:8b");
-    assert_eq!(g.str_attr("gen_ai.response.model"), "llama3.1:8b");
-    assert_eq!(g.f64_attr("gen_ai.request.temperature"), 0.3);
-    assert!(g.bool_attr("gen_ai.request.stream"));
-    assert_eq!(g.int_attr("gen_ai.usage.input_tokens"), input);
-    assert_eq!(g.int_attr("gen_ai.usage.output_tokens"), output);
-    assert_eq!(
-        g.attr("gen_ai.response.finish_reasons"),
-        Some(&json!(["stop"]))
-    );
-    assert_eq!(g.str_attr("server.address"), "127.0.0.1");
-    assert_eq!(g.int_attr("server.port"), i64::from(fake.addr().port()));
-}
-
-/// chat_interaction carries chat.turn, llm.model and llm.prompt.
-#[tokio::test(flavor = "multi_thread")]
-async fn chat_interaction_attributes() {
-    let fake = FakeOllama::start().await;
-    let (out, rx) = run(&fake, &[], "what is a span\n").await;
-    out.assert_exit(0);
-    let tid = &out.trace_ids()[0];
-    let spans = rx.spans();
-    let root = span(&spans, tid, "chat_interaction");
-    assert_eq!(root.int_attr("chat.turn"), 1);
-    assert_eq!(root.str_attr("llm.model"), "llama3.1:8b");
-    assert_eq!(root.str_attr("llm.prompt"), "what is a span");
-}
-
-/// ollama_request carries the HTTP client attributes, old and new names.
-#[tokio::test(flavor = "multi_thread")]
-async fn ollama_request_attributes() {
-    let fake = FakeOllama::start().await;
-    let (out, rx) = run(&fake, &[], "hi\n").await;
-    out.assert_exit(0);
-    let tid = &out.trace_ids()[0];
-    let spans = rx.spans();
-    let r = span(&spans, tid, "ollama_request");
-    let url = format!("{}/api/chat", fake.url());
-    assert_eq!(r.str_attr("http.request.method"), "POST");
-    assert_eq!(r.str_attr("url.full"), url);
-    assert_eq!(r.int_attr("http.response.status_code"), 200);
-    assert_eq!(r.str_attr("http.method"), "POST");
-    assert_eq!(r.str_attr("http.url"), url);
-    assert_eq!(r.int_attr("http.status_code"), 200);
-    assert_eq!(r.str_attr("server.address"), "127.0.0.1");
-    assert_eq!(r.int_attr("server.port"), i64::from(fake.addr().port()));
-}
-
-/// The request Ollama receives carries `traceparent: 00-<trace id>-<ollama_request span id>-01`.
-#[tokio::test(flavor = "multi_thread")]
-async fn traceparent_names_the_ollama_request_span() {
-    let fake = FakeOllama::start().await;
-    let (out, rx) = run(&fake, &[], "propagate me\n").await;
-    out.assert_exit(0);
-    let tid = &out.trace_ids()[0];
-    let spans = rx.spans();
-    let r = span(&spans, tid, "ollama_request");
-    let req = &fake.chat_requests()[0];
-    assert_eq!(
-        req.header("traceparent"),
-        Some(format!("00-{tid}-{}-01", r.span_id).as_str()),
-        "headers: {:?}",
-        req.headers
-    );
-}
-
-/// generate_response has a first_token event with the time to first chunk, at least the fake's delay.
-#[tokio::test(flavor = "multi_thread")]
-async fn first_token_event() {
-    let fake = FakeOllama::start_with(Options {
-        first_token_delay: Duration::from_millis(200),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (out, rx) = run(&fake, &[], "slow start\n").await;
-    out.assert_exit(0);
-    let tid = &out.trace_ids()[0];
-    let spans = rx.spans();
-    let g = span(&spans, tid, "generate_response");
-    let ev = g.event("first_token");
-    let ttfc = ev
-        .attributes
-        .get("gen_ai.response.time_to_first_chunk")
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("first_token event attributes: {:?}", ev.attributes));
-    assert!(
-        ttfc >= 0.19,
-        "time to first chunk {ttfc} < fake delay 0.2 s"
-    );
-    assert!(ttfc <= g.duration_secs(), "ttfc {ttfc} > span duration");
-    assert!(ev.time_unix_nano >= g.start_unix_nano && ev.time_unix_nano <= g.end_unix_nano);
-}
-
-/// process_streaming_response carries the chunk count, time to first chunk and Ollama's timings in seconds.
-#[tokio::test(flavor = "multi_thread")]
-async fn streaming_span_attributes() {
-    let fake = FakeOllama::start_with(Options {
-        load_duration: Duration::from_millis(250),
-        reply: fake_ollama::Reply::Words(7),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (out, rx) = run(&fake, &[], "stream it\n").await;
-    out.assert_exit(0);
-    let tid = &out.trace_ids()[0];
-    let spans = rx.spans();
-    let o = outcome(&fake, 0);
-    let s = span(&spans, tid, "process_streaming_response");
-    let chunks = s.int_attr("llm.stream.chunks");
-    // The count of content chunks, with or without the final done:true line.
-    assert!(
-        chunks == o.chunks_sent as i64 || chunks == o.chunks_sent as i64 + 1,
-        "llm.stream.chunks {chunks}, fake sent {} content chunks",
-        o.chunks_sent
-    );
-    assert!(s.f64_attr("gen_ai.response.time_to_first_chunk") >= 0.0);
-    let load = s.f64_attr("ollama.load_duration");
-    assert!((load - 0.25).abs() < 1e-6, "ollama.load_duration {load}");
-    let total = s.f64_attr("ollama.total_duration");
-    let prompt = s.f64_attr("ollama.prompt_eval_duration");
-    let eval = s.f64_attr("ollama.eval_duration");
-    assert!(
-        total >= load && prompt >= 0.0 && eval >= 0.0,
-        "{:?}",
-        s.attributes
-    );
-    assert!(
-        total < 60.0,
-        "ollama.total_duration must be seconds, got {total}"
-    );
-    assert_eq!(s.str_attr("ollama.done_reason"), "stop");
-}
-
 /// chat.turn counts prompts (not slash commands), and each turn is its own trace.
 #[tokio::test(flavor = "multi_thread")]
 async fn chat_turn_increments_and_one_trace_per_turn() {
@@ -287,6 +120,7 @@ async fn chat_turn_increments_and_one_trace_per_turn() {
 
 /// Asserts that no span or event attribute anywhere contains `needle`, and no llm.prompt/llm.response exists.
 fn assert_no_content(spans: &[Span], needle: &str) {
+    assert!(!spans.is_empty(), "no spans to check");
     for s in spans {
         assert!(s.attr("llm.prompt").is_none(), "{} has llm.prompt", s.name);
         assert!(
@@ -449,6 +283,8 @@ async fn otlp_endpoint_flag_wins() {
         .run()
         .await;
     out.assert_exit(0);
+    // One trace printed, so the equality below cannot hold with nothing on either side.
+    assert_eq!(out.trace_ids().len(), 1, "{out:?}");
     let spans = rx.spans();
     assert_eq!(
         trace_ids_of(&spans).into_iter().collect::<Vec<_>>(),
@@ -501,7 +337,9 @@ async fn failing_turn(
     let failed_trace = ids[1].clone();
     assert_error_chain(&spans, &failed_trace, leaf, error_type);
     for ok in [&ids[0], &ids[2]] {
-        for s in in_trace(&spans, ok) {
+        let good = in_trace(&spans, ok);
+        assert_eq!(good.len(), TURN_SPANS.len(), "{}", render_trace(&spans, ok));
+        for s in good {
             assert_ne!(s.status_code, "error", "{s:#?}");
         }
     }
@@ -552,6 +390,7 @@ async fn failure_ollama_down() {
         .collect();
     assert_eq!(kinds, ["error", "trace", "error", "trace"], "{out:?}");
     let spans = rx.spans();
+    assert_eq!(out.trace_ids().len(), 2, "{out:?}");
     for tid in out.trace_ids() {
         assert_error_chain(&spans, &tid, "ollama_request", "connection_refused");
         assert_eq!(

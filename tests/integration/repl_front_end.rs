@@ -1,14 +1,13 @@
 //! The front ends as a new user meets them: `/help` in a pipe, a web server that is not
 //! Ollama, and `doctor` writing into a pipe nobody reads.
 
-mod support;
-
 use std::process::Stdio;
 
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::Router;
-use support::*;
+
+use crate::support::*;
 
 /// A web server that answers every request with an HTML 404 page, as nginx would.
 async fn web_server() -> (String, tokio::task::JoinHandle<()>) {
@@ -106,7 +105,7 @@ fn doctor_into_a_closed_pipe_does_not_panic() {
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);
     let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(support::chatbot::BIN)
+    let out = std::process::Command::new(crate::support::chatbot::BIN)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())

@@ -1,18 +1,22 @@
-//! Shared support for the binary-level tests of `chatbot-otel`.
+//! The one test harness: every test module does `use crate::support::*;` and takes what it needs.
 //!
-//! Every test file does `mod support;` and uses what it needs:
 //! - [`OtlpReceiver`]: an in-process OTLP/HTTP (protobuf) collector that keeps everything it gets
 //!   and flattens it into [`Span`], [`MetricPoint`] and [`LogRecord`] values.
 //! - [`BlackHole`]: a TCP port that accepts connections and never answers.
 //! - [`Chatbot`]: runs the built binary in piped mode with a clean environment, either in one go
 //!   ([`Chatbot::run`]) or line by line ([`Chatbot::spawn`] → [`Session`]).
+//! - [`otlp_json`]: reading back an OTLP/JSON export file into the same flat values.
+//! - [`in_memory`]: a `ChatSession` over the SDK's in-memory exporters, for tests in process.
 //! - [`check`]: parsing of the stderr protocol and span-tree / metric lookups.
 #![allow(dead_code, unused_imports)]
 
 pub mod blackhole;
 pub mod chatbot;
 pub mod check;
+pub mod in_memory;
 pub mod otlp;
+pub mod otlp_json;
+pub mod pty;
 
 pub use blackhole::BlackHole;
 pub use chatbot::{Chatbot, Output, Session};

@@ -1,10 +1,8 @@
 //! The JSON log file and the OTLP logs: one correlated `chat interaction` record per turn.
 
-mod support;
-
+use crate::support::*;
 use fake_ollama::{Behaviour, FakeOllama};
 use serde_json::Value;
-use support::*;
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
@@ -113,7 +111,13 @@ async fn otlp_logs_carry_the_same_ids() {
         );
     }
     // Every OTLP log record emitted inside a turn belongs to one of the printed traces.
-    for r in rx.logs().iter().filter(|r| !r.trace_id.is_empty()) {
+    let in_turns: Vec<LogRecord> = rx
+        .logs()
+        .into_iter()
+        .filter(|r| !r.trace_id.is_empty())
+        .collect();
+    assert!(in_turns.len() >= 2, "{in_turns:#?}");
+    for r in &in_turns {
         assert!(
             ids.contains(&r.trace_id),
             "log {:?} in an unknown trace {}",

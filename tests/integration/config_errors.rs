@@ -1,0 +1,90 @@
+//! An invalid configuration, as the user meets it: exit code 2, one `error:` line on stderr,
+//! nothing on stdout, and no request to Ollama.
+//!
+//! Each rule (what a valid URL, temperature or export target is) has its unit tests next to
+//! the code that parses it; this table only proves, through the binary, that every *kind* of
+//! source — a clap flag, an environment variable we parse ourselves, an OpenTelemetry
+//! variable, a target that fails only when opened — ends in the same protocol.
+
+use fake_ollama::FakeOllama;
+
+use crate::support::*;
+
+/// One way to start the binary with a bad setting.
+struct Case {
+    what: &'static str,
+    args: Vec<String>,
+    env: Vec<(&'static str, &'static str)>,
+    env_remove: Vec<&'static str>,
+}
+
+fn case(what: &'static str, args: &[&str]) -> Case {
+    Case {
+        what,
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: Vec::new(),
+        env_remove: Vec::new(),
+    }
+}
+
+impl Case {
+    fn env(mut self, key: &'static str, value: &'static str) -> Case {
+        self.env.push((key, value));
+        self
+    }
+
+    fn without(mut self, key: &'static str) -> Case {
+        self.env_remove.push(key);
+        self
+    }
+}
+
+/// Exit 2, exactly one line on stderr and it starts with `error:`, empty stdout, no request.
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_configuration_exits_2_with_one_error_line() {
+    let fake = FakeOllama::start().await;
+    let scratch = tempfile::tempdir().unwrap();
+    // A path under a regular file cannot be created, even by root.
+    let blocker = scratch.path().join("a-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let unwritable = format!("file:{}/t.jsonl", blocker.display());
+
+    let cases = [
+        case("unknown flag (clap, no usage dump)", &["--frobnicate"]),
+        case("typed flag value", &["--temperature", "hot"]),
+        case("typed flag value", &["--timeout", "soon"]),
+        case("URL flag", &["--ollama-url", "not a url"]),
+        case("OTLP endpoint flag", &["--otlp-endpoint", "not a url"]),
+        case("OLLAMA_ENDPOINT", &[]).env("OLLAMA_ENDPOINT", "::::"),
+        case("OLLAMA_HOST shorthand", &[])
+            .without("OLLAMA_ENDPOINT")
+            .env("OLLAMA_HOST", "127.0.0.1:notaport"),
+        case("OTel variable", &[]).env("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+        case("export target", &["--export", "jaeger"]),
+        case(
+            "export file that cannot be opened",
+            &["--export", &unwritable],
+        ),
+    ];
+    for c in cases {
+        let mut chat = Chatbot::new().ollama(fake.url()).args(c.args.clone());
+        for key in &c.env_remove {
+            chat = chat.env_remove(key);
+        }
+        for (key, value) in &c.env {
+            chat = chat.env(*key, *value);
+        }
+        let out = chat.stdin("hi\n").run().await;
+        let label = format!("{} {:?} {:?}", c.what, c.args, c.env);
+        assert_eq!(out.code, Some(2), "{label}\n{out:?}");
+        assert_eq!(out.stdout, "", "{label}\n{out:?}");
+        let lines = out.stderr_lines();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{label}: stderr must be exactly one line\n{out:?}"
+        );
+        assert!(lines[0].starts_with("error: "), "{label}\n{out:?}");
+    }
+    assert!(fake.requests().is_empty(), "no request reached Ollama");
+}
