@@ -152,3 +152,29 @@ fn console_export_is_refused_on_a_terminal() {
     assert!(text.contains("--export file:PATH"), "{text}");
     assert!(!text.contains('{'), "no JSON: {text}");
 }
+
+/// Inside a `"""` block the placeholder says how to end it; Ctrl-D there leaves without
+/// sending, says so, and keeps the unfinished text in the history file.
+#[test]
+fn ctrl_d_in_a_block_keeps_it_in_the_history() {
+    let home = tempfile::tempdir().unwrap();
+    let command = chatbot_command(BIN, home.path(), &crate::support::closed_port_url());
+    let mut pty = Pty::spawn(command, 80, 40);
+    pty.expect(">>> ", WAIT);
+    pty.send("\"\"\"\r");
+    let at = pty.expect("Use \"\"\" to end multi-line input", WAIT);
+    pty.send("half a thought\r");
+    // The next continuation line, still inside the block.
+    pty.expect_after(at, "... Use \"\"\" to end multi-line input", WAIT);
+    pty.send("\x04");
+    let status = pty.wait(WAIT);
+    let text = pty.text();
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("was not sent; it is in the history"),
+        "{text}"
+    );
+    let history = std::fs::read_to_string(home.path().join("chatbot-otel/history"))
+        .unwrap_or_else(|e| panic!("no history file ({e}):\n{text}"));
+    assert!(history.contains("half a thought"), "{history}");
+}
