@@ -61,6 +61,14 @@ pub fn run() -> ExitCode {
         runtime.shutdown_background();
         return ExitCode::from(code);
     }
+    let interactive_mode = std::io::stdin().is_terminal();
+    if interactive_mode {
+        if let Some(why) =
+            interactive::console_export_refusal(&config, std::io::stderr().is_terminal())
+        {
+            return config_error(&why);
+        }
+    }
     // Exporters are built inside the runtime: the gRPC one spawns its connection task on it.
     let telemetry = {
         let _inside = runtime.enter();
@@ -80,7 +88,6 @@ pub fn run() -> ExitCode {
         "chatbot-otel started"
     );
 
-    let interactive_mode = std::io::stdin().is_terminal();
     let signals = Signals::install(&runtime, telemetry.clone(), !interactive_mode, FLUSH_BUDGET);
     let mut session = ChatSession::new(
         OllamaClient::new(config.ollama_url.clone(), config.ollama_timeout),

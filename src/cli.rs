@@ -57,6 +57,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "TARGET")]
     pub export: Option<String>,
 
+    /// Print replies as they come instead of wrapping them at spaces (terminals only)
+    #[arg(long = "nowordwrap", global = true)]
+    pub no_wordwrap: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

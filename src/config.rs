@@ -136,6 +136,8 @@ pub struct Config {
     pub log_level: tracing::Level,
     pub jaeger_ui_url: String,
     pub history_file: Option<PathBuf>,
+    /// Word-wrap replies on a terminal (`--nowordwrap` turns it off).
+    pub wordwrap: bool,
     /// Warnings to show once at start-up (a value we ignored, with the reason).
     pub warnings: Vec<String>,
     /// Every setting with its origin, in display order.
@@ -386,6 +388,7 @@ impl Config {
             log_level,
             jaeger_ui_url,
             history_file,
+            wordwrap: !cli.no_wordwrap,
             warnings,
             settings,
         })

@@ -31,12 +31,14 @@ use tokio::runtime::Runtime;
 use url::Url;
 
 use crate::config::{Config, ExportTarget, LogTarget, OtlpProtocol};
-use crate::ollama::{has_model, OllamaClient};
+use crate::ollama::{has_model, ErrorBody, OllamaClient, OllamaError};
+// Printing that ignores a closed pipe: `chatbot-otel doctor | head -2` must not panic.
+use crate::repl::out::stdout_line;
 use crate::telemetry::exporters::{self, AnySpanExporter};
 use crate::telemetry::{logs, names, resource};
 
 /// Name of the test span sent by the export check.
-pub const CHECK_SPAN: &str = names::span::DOCTOR_CHECK;
+pub(crate) const CHECK_SPAN: &str = names::span::DOCTOR_CHECK;
 
 /// How long each Ollama request may take: a local server answers in milliseconds.
 const OLLAMA_TIMEOUT: Duration = Duration::from_secs(3);
@@ -70,28 +72,32 @@ impl Check {
 
     fn print(&self) {
         match self {
-            Check::Ok(text) => println!("ok    {text}"),
-            Check::Fail { problem, fix } => println!("FAIL  {problem} — fix: {fix}"),
-            Check::Skip(text) => println!("skip  {text}"),
+            Check::Ok(text) => stdout_line(&format!("ok    {text}")),
+            Check::Fail { problem, fix } => stdout_line(&format!("FAIL  {problem} — fix: {fix}")),
+            Check::Skip(text) => stdout_line(&format!("skip  {text}")),
         }
     }
 }
 
 /// Runs every check, prints one line each on stdout, and returns the exit code.
-pub fn run(runtime: &Runtime, config: &Config) -> u8 {
+pub(crate) fn run(runtime: &Runtime, config: &Config) -> u8 {
     crate::tls::ensure_provider();
-    println!("chatbot-otel {} doctor", env!("CARGO_PKG_VERSION"));
+    stdout_line(&format!(
+        "chatbot-otel {} doctor",
+        env!("CARGO_PKG_VERSION")
+    ));
     let mut all_passed = true;
     let mut report = |check: Check| {
         check.print();
         all_passed &= check.passed();
     };
 
-    let ollama = runtime.block_on(check_ollama(&config.ollama_url));
+    let client = OllamaClient::new(config.ollama_url.clone(), OLLAMA_TIMEOUT);
+    let ollama = runtime.block_on(check_ollama(&client));
     let ollama_up = ollama.passed();
     report(ollama);
     report(if ollama_up {
-        runtime.block_on(check_model(config))
+        runtime.block_on(check_model(&client, config))
     } else {
         Check::Skip(format!(
             "model {}: not checked, Ollama is not reachable",
@@ -103,11 +109,11 @@ pub fn run(runtime: &Runtime, config: &Config) -> u8 {
     report(check_log_file(config));
 
     if all_passed {
-        println!("all checks passed");
+        stdout_line("all checks passed");
         0
     } else {
-        println!(
-            "some checks did not pass: fix the first FAIL line and run `chatbot-otel doctor` again"
+        stdout_line(
+            "some checks did not pass: fix the first FAIL line and run `chatbot-otel doctor` again",
         );
         1
     }
@@ -115,79 +121,50 @@ pub fn run(runtime: &Runtime, config: &Config) -> u8 {
 
 // --- 1. Ollama ---------------------------------------------------------------------------
 
-/// `GET /api/version` → `{"version":"0.12.6"}`. A tiny request of its own (the chat client
-/// has no use for it), with a short deadline.
-async fn check_ollama(base: &Url) -> Check {
-    let shown = base.as_str().trim_end_matches('/').to_string();
+/// `GET /api/version` → `{"version":"0.12.6"}`, through the chat's own client (so the same
+/// URL rules, reverse-proxy prefix included), with a short deadline.
+async fn check_ollama(client: &OllamaClient) -> Check {
+    let shown = client.base_url().as_str().trim_end_matches('/').to_string();
     let fix_start = "start it with `ollama serve` (or `docker compose up -d ollama`), or point --ollama-url / OLLAMA_HOST at it";
-    let mut url = base.clone();
-    // Keep a reverse-proxy prefix such as `/ollama`, as the chat client does.
-    let prefix = url.path().trim_end_matches('/').to_string();
-    url.set_path(&format!("{prefix}/api/version"));
-
-    let http = match reqwest::Client::builder()
-        .connect_timeout(OLLAMA_TIMEOUT)
-        .timeout(OLLAMA_TIMEOUT)
-        .build()
-    {
-        Ok(http) => http,
-        Err(e) => return Check::fail(format!("cannot build an HTTP client: {e}"), "report a bug"),
-    };
-    let response = match http.get(url.clone()).send().await {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => {
-            return Check::fail(
-                format!(
-                    "Ollama at {shown} did not answer within {} s",
-                    OLLAMA_TIMEOUT.as_secs()
-                ),
-                fix_start,
-            )
-        }
-        Err(e) => {
-            return Check::fail(
-                format!("cannot reach Ollama at {shown}: {}", root_cause(&e)),
-                fix_start,
-            )
-        }
-    };
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        return Check::fail(
+    let fix_url = "check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)";
+    match client.version(OLLAMA_TIMEOUT).await {
+        Ok(version) => Check::Ok(format!("Ollama at {shown} answers, version {version}")),
+        Err(OllamaError::Timeout { .. }) => Check::fail(
             format!(
-                "{shown} answered HTTP {} to GET /api/version: is it Ollama?",
-                status.as_u16()
+                "Ollama at {shown} did not answer within {} s",
+                OLLAMA_TIMEOUT.as_secs()
             ),
-            "check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)",
-        );
-    }
-    match serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("version")?.as_str().map(str::to_string))
-    {
-        Some(version) => Check::Ok(format!("Ollama at {shown} answers, version {version}")),
-        None => Check::fail(
-            format!("{shown} answered GET /api/version without a version: is it Ollama?"),
-            "check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)",
+            fix_start,
         ),
+        Err(OllamaError::Connect { detail, .. }) => Check::fail(
+            format!("cannot reach Ollama at {shown}: {detail}"),
+            fix_start,
+        ),
+        Err(OllamaError::Http {
+            status,
+            body: ErrorBody::Ollama,
+            ..
+        }) => Check::fail(
+            format!("{shown} answered HTTP {status} to GET /api/version: is it Ollama?"),
+            fix_url,
+        ),
+        Err(OllamaError::Http { status, .. }) => Check::fail(
+            format!(
+                "{shown} answered HTTP {status} to GET /api/version with something other than Ollama's JSON: is it Ollama?"
+            ),
+            fix_url,
+        ),
+        Err(OllamaError::InvalidResponse { .. }) => Check::fail(
+            format!("{shown} answered GET /api/version without a version: is it Ollama?"),
+            fix_url,
+        ),
+        Err(e) => Check::fail(format!("cannot reach Ollama at {shown}: {e}"), fix_start),
     }
-}
-
-/// The innermost cause of an error: "Connection refused (os error 111)" rather than
-/// "error sending request for url (…)".
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 // --- 2. the model ------------------------------------------------------------------------
 
-async fn check_model(config: &Config) -> Check {
-    let client = OllamaClient::new(config.ollama_url.clone(), config.ollama_timeout);
+async fn check_model(client: &OllamaClient, config: &Config) -> Check {
     match client.list_models(OLLAMA_TIMEOUT).await {
         Err(e) => Check::fail(
             format!("cannot list Ollama's models (GET /api/tags): {e}"),
@@ -326,7 +303,7 @@ fn send_test_span(exporter: AnySpanExporter) -> Result<String, String> {
     let exported = result.lock().ok().and_then(|mut r| r.take());
     match (exported, flushed) {
         (Some(Ok(())), _) => Ok(trace_id),
-        (Some(Err(e)), _) => Err(sdk_error(&e)),
+        (Some(Err(why)), _) => Err(why),
         (None, Err(e)) => Err(sdk_error(&e)),
         (None, Ok(())) => Err("the span was not exported".into()),
     }
@@ -339,25 +316,20 @@ fn sdk_error(e: &OTelSdkError) -> String {
     }
 }
 
-/// A span exporter wrapper that keeps the result of the last export: the provider's
-/// `force_flush` folds every processor's result into one debug string, we want the error.
+/// A span exporter wrapper that keeps the outcome of the last export, as the message to
+/// show: the provider's `force_flush` folds every processor's result into one debug
+/// string, we want the error.
 #[derive(Debug)]
 struct RecordResult {
     inner: AnySpanExporter,
-    result: Arc<Mutex<Option<OTelSdkResult>>>,
+    result: Arc<Mutex<Option<Result<(), String>>>>,
 }
 
 impl SpanExporter for RecordResult {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let outcome = self.inner.export(batch).await;
-        let copy = match &outcome {
-            Ok(()) => Ok(()),
-            Err(OTelSdkError::InternalFailure(m)) => Err(OTelSdkError::InternalFailure(m.clone())),
-            Err(OTelSdkError::Timeout(t)) => Err(OTelSdkError::Timeout(*t)),
-            Err(OTelSdkError::AlreadyShutdown) => Err(OTelSdkError::AlreadyShutdown),
-        };
         if let Ok(mut slot) = self.result.lock() {
-            *slot = Some(copy);
+            *slot = Some(outcome.as_ref().map(|_| ()).map_err(sdk_error));
         }
         outcome
     }

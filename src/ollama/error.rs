@@ -65,14 +65,63 @@ pub enum OllamaError {
     ModelNotFound { model: String },
     #[error("model '{model}' does not support thinking")]
     ThinkNotSupported { model: String },
-    #[error("Ollama answered HTTP {status}: {message}")]
-    Http { status: u16, message: String },
+    /// An HTTP error status. `body` says whether the error text came from Ollama itself.
+    #[error("{}", http_summary(*.status, .message, *.body))]
+    Http {
+        status: u16,
+        message: String,
+        body: ErrorBody,
+    },
     #[error("Ollama reported an error mid-stream: {message}")]
     Stream { message: String },
     #[error("the reply stream ended before the final chunk: {detail}")]
     Interrupted { detail: String },
     #[error("Ollama sent a line that is not a valid chat chunk: {detail}")]
     InvalidResponse { detail: String },
+}
+
+/// What the body of an HTTP error was: Ollama's `{"error": …}`, or something else — the
+/// sign that the URL reaches a server that is not Ollama (or not Ollama's API root).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorBody {
+    /// `{"error": …}`, nothing at all, or an explanation of ours: `message` is shown.
+    Ollama,
+    /// An HTML page: a web server, a proxy's error page.
+    Html,
+    /// Some other text, such as a router's plain `404 page not found`.
+    Text,
+}
+
+impl ErrorBody {
+    /// Classifies a non-JSON error body, without keeping any of it.
+    pub fn of_foreign(body: &str) -> ErrorBody {
+        let head = body.trim_start().to_ascii_lowercase();
+        if head.starts_with('<') || head.contains("<html") {
+            ErrorBody::Html
+        } else {
+            ErrorBody::Text
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ErrorBody::Ollama => "Ollama's JSON",
+            ErrorBody::Html => "an HTML page",
+            ErrorBody::Text => "plain text",
+        }
+    }
+}
+
+/// The `Display` of [`OllamaError::Http`]: Ollama's own text when it sent one; otherwise
+/// only what kind of body came back — a web page is never echoed.
+fn http_summary(status: u16, message: &str, body: ErrorBody) -> String {
+    match body {
+        ErrorBody::Ollama => format!("Ollama answered HTTP {status}: {message}"),
+        foreign => format!(
+            "HTTP {status} with {} instead of Ollama's JSON: not Ollama?",
+            foreign.describe()
+        ),
+    }
 }
 
 impl OllamaError {
@@ -106,9 +155,17 @@ impl OllamaError {
             OllamaError::ThinkNotSupported { model } => format!(
                 "{model} does not think; /set nothink, or pick a thinking model (ollama list)"
             ),
-            OllamaError::Http { status, message } => format!(
+            OllamaError::Http {
+                status,
+                message,
+                body: ErrorBody::Ollama,
+            } => format!(
                 "Ollama answered HTTP {status}: {}. Check `ollama serve`'s log, then try again.",
                 one_line(message)
+            ),
+            OllamaError::Http { status, body, .. } => format!(
+                "The server at --ollama-url answered HTTP {status} with {}, not Ollama's JSON: is it Ollama? Check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434).",
+                body.describe()
             ),
             OllamaError::Stream { message } => format!(
                 "Ollama failed mid-reply: {}. Your conversation is kept; send the message again.",
@@ -118,6 +175,11 @@ impl OllamaError {
                 "The reply was cut off ({}). Your conversation is kept; send the message again.",
                 one_line(detail)
             ),
+            OllamaError::InvalidResponse { detail }
+                if detail.contains('<') || detail.contains("HTML page") =>
+            {
+                "The server at --ollama-url sent an HTML page, not Ollama's JSON: is it Ollama? Check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434).".to_string()
+            }
             OllamaError::InvalidResponse { detail } => format!(
                 "Ollama sent something that is not a chat reply ({}). Is --ollama-url pointing at Ollama?",
                 one_line(detail)
@@ -151,8 +213,32 @@ mod tests {
         let e = OllamaError::Http {
             status: 500,
             message: "line one\nline two".into(),
+            body: ErrorBody::Ollama,
         };
         assert!(!e.user_message().contains('\n'));
         assert!(e.user_message().contains("line one line two"));
+    }
+
+    /// A web page in place of Ollama's JSON is diagnosed, never printed.
+    #[test]
+    fn foreign_body_means_not_ollama() {
+        let page = "<!DOCTYPE html><html><title>Welcome to nginx!</title></html>";
+        assert_eq!(ErrorBody::of_foreign(page), ErrorBody::Html);
+        assert_eq!(ErrorBody::of_foreign("404 page not found"), ErrorBody::Text);
+        let e = OllamaError::Http {
+            status: 404,
+            message: page.into(),
+            body: ErrorBody::Html,
+        };
+        for text in [e.user_message(), e.to_string()] {
+            assert!(text.contains("not Ollama"), "{text}");
+            assert!(!text.contains("nginx") && !text.contains('<'), "{text}");
+            assert!(!text.contains("ollama serve"), "{text}");
+        }
+        assert_eq!(e.kind(), ErrorKind::Http(404), "error.type is unchanged");
+        let e = OllamaError::InvalidResponse {
+            detail: "expected value in \"<html><body>\"".into(),
+        };
+        assert!(!e.user_message().contains("<html"), "{}", e.user_message());
     }
 }

@@ -14,7 +14,7 @@ mod error;
 pub mod ndjson;
 pub mod wire;
 
-pub use error::{ErrorKind, OllamaError};
+pub use error::{ErrorBody, ErrorKind, OllamaError};
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use reqwest::StatusCode;
 use url::Url;
 
 use self::ndjson::LineDecoder;
-use self::wire::{ChatChunk, ChatRequest, ErrorBody, ModelInfo, TagsResponse};
+use self::wire::{ChatChunk, ChatRequest, ModelInfo, TagsResponse};
 
 /// How long to wait for a TCP connection to a local server before calling it down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -149,6 +149,8 @@ impl OllamaClient {
                     "a redirect to {} (not followed: it would re-send the conversation); point --ollama-url at the real server",
                     crate::text::truncate(&crate::text::printable(to), 200)
                 ),
+                // Our own explanation, shown as is.
+                body: ErrorBody::Ollama,
             });
         }
         let body = read_bounded(response, self.timeout).await;
@@ -157,7 +159,31 @@ impl OllamaClient {
 
     /// Lists the models Ollama has pulled (`GET /api/tags`).
     pub async fn list_models(&self, timeout: Duration) -> Result<Vec<ModelInfo>, OllamaError> {
-        let get = self.http.get(self.endpoint("api/tags")).send();
+        let body = self.get_json("api/tags", timeout).await?;
+        let tags: TagsResponse =
+            serde_json::from_str(&body).map_err(|e| OllamaError::InvalidResponse {
+                detail: match ErrorBody::of_foreign(&body) {
+                    ErrorBody::Html => "/api/tags: an HTML page".to_string(),
+                    _ => format!("/api/tags: {e}"),
+                },
+            })?;
+        Ok(tags.models)
+    }
+
+    /// Ollama's version (`GET /api/version` → `{"version":"0.12.6"}`), for `doctor`.
+    pub async fn version(&self, timeout: Duration) -> Result<String, OllamaError> {
+        let body = self.get_json("api/version", timeout).await?;
+        serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("version")?.as_str().map(str::to_string))
+            .ok_or_else(|| OllamaError::InvalidResponse {
+                detail: "/api/version: no version in the answer".into(),
+            })
+    }
+
+    /// `GET` an API path and return the body of a 2xx answer; any other status is an error.
+    async fn get_json(&self, path: &str, timeout: Duration) -> Result<String, OllamaError> {
+        let get = self.http.get(self.endpoint(path)).send();
         let response = match tokio::time::timeout(timeout, get).await {
             Err(_) => return Err(OllamaError::Timeout { after: timeout }),
             Ok(Err(e)) => return Err(self.transport_error(e)),
@@ -171,11 +197,7 @@ impl OllamaClient {
         if !status.is_success() {
             return Err(status_error(status, &body, ""));
         }
-        let tags: TagsResponse =
-            serde_json::from_str(&body).map_err(|e| OllamaError::InvalidResponse {
-                detail: format!("/api/tags: {e}"),
-            })?;
-        Ok(tags.models)
+        Ok(body)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> OllamaError {
@@ -261,14 +283,18 @@ pub fn has_model(available: &[ModelInfo], model: &str) -> bool {
 }
 
 fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
-    // Ollama's errors are `{"error": "..."}`; anything else (a proxy's HTML, gin's plain
-    // `404 page not found`) is reported as sent.
-    let message = serde_json::from_str::<ErrorBody>(body)
-        .map(|b| b.error)
-        .unwrap_or_else(|_| body.trim().to_string());
+    // Ollama's errors are `{"error": "..."}`. Anything else — a web server's HTML page, a
+    // proxy's error page, a router's plain `404 page not found` — means the URL does not
+    // reach Ollama's API: that is the diagnosis, and the page itself is never shown.
+    let (message, kind) = match serde_json::from_str::<wire::ErrorBody>(body) {
+        Ok(b) => (b.error, ErrorBody::Ollama),
+        Err(_) if body.trim().is_empty() => (String::new(), ErrorBody::Ollama),
+        Err(_) => (String::new(), ErrorBody::of_foreign(body)),
+    };
     // Act on the status, not the wording: the 404 text changed across Ollama versions. A
     // 404 without a JSON error body is a wrong URL, not a missing model.
-    if status == StatusCode::NOT_FOUND && message.contains("not found") && body.contains("error") {
+    if status == StatusCode::NOT_FOUND && kind == ErrorBody::Ollama && message.contains("not found")
+    {
         return OllamaError::ModelNotFound {
             model: model.to_string(),
         };
@@ -286,6 +312,7 @@ fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
         } else {
             message
         },
+        body: kind,
     }
 }
 
@@ -399,6 +426,18 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::ModelNotFound);
         let e = status_error(StatusCode::NOT_FOUND, "404 page not found", "x");
         assert_eq!(e.kind(), ErrorKind::Http(404));
+        assert!(e.user_message().contains("is it Ollama?"), "{e}");
+        let e = status_error(
+            StatusCode::NOT_FOUND,
+            "<html><body><h1>Not Found</h1>model not found</body></html>",
+            "x",
+        );
+        assert_eq!(
+            e.kind(),
+            ErrorKind::Http(404),
+            "HTML is never a missing model"
+        );
+        assert!(!e.user_message().contains("<h1>"), "{}", e.user_message());
         let e = status_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"error":"boom"}"#,
@@ -527,6 +566,7 @@ mod tests {
             OllamaError::Http {
                 status: 502,
                 message,
+                ..
             } => {
                 assert!(message.len() <= MAX_ERROR_BODY, "{}", message.len())
             }

@@ -9,19 +9,20 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::FileHistory;
-use rustyline::{Completer, Editor, Helper, Validator};
+use rustyline::{Editor, Helper, Validator};
 use tokio::runtime::Runtime;
 
+use super::commands::{self, parse, Input};
 use super::signals::Signals;
 use super::style::Style;
-use super::{chat_turn, preflight, run_command, Console, Flow};
+use super::{preflight, Console, Flow, Repl};
 use crate::chat::ChatSession;
-use crate::commands::{parse, Input};
-use crate::config::Config;
+use crate::config::{Config, ExportTarget};
 
 /// How long the start-up check may delay the first prompt.
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -29,10 +30,40 @@ const PROMPT: &str = ">>> ";
 const CONTINUATION: &str = "... ";
 const MULTILINE: &str = "\"\"\"";
 
-/// rustyline helper: only a dimmed placeholder on an empty line, as `ollama run` shows.
-#[derive(Completer, Validator)]
+/// `--export console` writes OTLP/JSON to stderr. Interactively stderr is usually the
+/// terminal, where those lines would land in the middle of the line being typed — there is
+/// no sane place for them on a screen the line editor owns. So that combination is refused,
+/// with the two ways to get the same JSON; with stderr redirected (`2>telemetry.jsonl`) it is
+/// fine and allowed.
+pub(crate) fn console_export_refusal(config: &Config, stderr_is_terminal: bool) -> Option<String> {
+    refuse_console(config.telemetry_enabled, &config.export, stderr_is_terminal)
+}
+
+fn refuse_console(
+    telemetry: bool,
+    export: &ExportTarget,
+    stderr_is_terminal: bool,
+) -> Option<String> {
+    (telemetry && *export == ExportTarget::Console && stderr_is_terminal).then(|| {
+        "--export console would write JSON over the line you type: use --export file:PATH (and `tail -f PATH`), or redirect stderr (2>telemetry.jsonl)".to_string()
+    })
+}
+
+/// The dimmed placeholder on an empty line, as `ollama run` shows it.
+fn placeholder(in_block: bool) -> &'static str {
+    if in_block {
+        "Use \"\"\" to end multi-line input"
+    } else {
+        "Send a message (/help for help)"
+    }
+}
+
+/// rustyline helper: the placeholder, and tab completion from the command table.
+#[derive(Validator)]
 struct PromptHelper {
     style: Style,
+    /// Inside a `"""` block (set before each `readline`).
+    in_block: bool,
 }
 
 impl Helper for PromptHelper {}
@@ -41,7 +72,7 @@ impl Hinter for PromptHelper {
     type Hint = String;
     fn hint(&self, line: &str, _pos: usize, _ctx: &rustyline::Context<'_>) -> Option<String> {
         line.is_empty()
-            .then(|| "Send a message (/help for help)".to_string())
+            .then(|| placeholder(self.in_block).to_string())
     }
 }
 
@@ -51,8 +82,38 @@ impl Highlighter for PromptHelper {
     }
 }
 
+impl Completer for PromptHelper {
+    type Candidate = String;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        Ok(commands::complete(line, pos))
+    }
+}
+
+/// Ctrl-D while a `"""` block is open: Ctrl-D means "leave" everywhere else here, so it
+/// leaves here too — but sending half a message on the way out would be a surprise, and
+/// dropping it silently loses what was typed. The block goes into the history instead
+/// (↑ brings it back next time), and one line says so. Returns the history entry and
+/// that line.
+fn unsent_block(block: Option<Vec<String>>) -> Option<(String, &'static str)> {
+    let text = block?.join("\n").trim_matches('\n').to_string();
+    (!text.trim().is_empty()).then_some((
+        text,
+        "(the unfinished multi-line message was not sent; it is in the history: press ↑ next time)",
+    ))
+}
+
 /// Runs the interactive loop until Ctrl-D or `/bye`; returns the exit code.
-pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &Signals) -> i32 {
+pub(crate) fn run(
+    rt: &Runtime,
+    session: &mut ChatSession,
+    config: &Config,
+    signals: &Signals,
+) -> i32 {
     let style = Style::detect(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let console = Console {
         interactive: true,
@@ -82,8 +143,12 @@ pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &S
             return 1;
         }
     };
-    editor.set_helper(Some(PromptHelper { style }));
+    editor.set_helper(Some(PromptHelper {
+        style,
+        in_block: false,
+    }));
     let history = History::open(config.history_file.clone(), &mut editor);
+    let mut repl = Repl::new(rt, session, console, config).with_collector_probe();
 
     // Lines of a """ block collected so far.
     let mut block: Option<Vec<String>> = None;
@@ -93,6 +158,9 @@ pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &S
         } else {
             PROMPT
         };
+        if let Some(helper) = editor.helper_mut() {
+            helper.in_block = block.is_some();
+        }
         let line = match editor.readline(prompt) {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => {
@@ -105,7 +173,13 @@ pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &S
                 }
                 continue;
             }
-            Err(ReadlineError::Eof) => return 0,
+            Err(ReadlineError::Eof) => {
+                if let Some((text, notice)) = unsent_block(block.take()) {
+                    history.add(&mut editor, &text);
+                    console.status(notice);
+                }
+                return 0;
+            }
             Err(e) => {
                 console.error(&format!("cannot read input: {e}"));
                 return 1;
@@ -120,11 +194,6 @@ pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &S
 
         match parse(&message) {
             Input::Empty => {}
-            Input::Command(command) => {
-                if run_command(rt, session, command, &console, config) == Flow::Quit {
-                    return 0;
-                }
-            }
             Input::Prompt(prompt) => {
                 let _running = signals.turn();
                 let quit = signals.quit();
@@ -135,8 +204,13 @@ pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &S
                         _ = quit => {}
                     }
                 };
-                chat_turn(rt, session, &prompt, &console, config, cancel);
-                println!();
+                repl.chat_turn(&prompt, cancel);
+                super::out::stdout_line("");
+            }
+            command => {
+                if commands::dispatch(&mut repl, command) == Flow::Quit {
+                    return 0;
+                }
             }
         }
         if let Some(code) = signals.quit_requested() {
@@ -204,7 +278,36 @@ impl History {
 
 #[cfg(test)]
 mod tests {
-    use super::collect_multiline;
+    use super::*;
+
+    /// Console export is refused only where its JSON would hit the line being typed.
+    #[test]
+    fn console_export_only_with_stderr_redirected() {
+        let refused = refuse_console(true, &ExportTarget::Console, true).expect("refused");
+        assert!(refused.contains("--export file:PATH"), "{refused}");
+        assert_eq!(refuse_console(true, &ExportTarget::Console, false), None);
+        assert_eq!(refuse_console(false, &ExportTarget::Console, true), None);
+        assert_eq!(refuse_console(true, &ExportTarget::Otlp, true), None);
+    }
+
+    /// Inside a block the placeholder says how to end it, as `ollama run` does.
+    #[test]
+    fn placeholder_inside_a_block() {
+        assert_eq!(placeholder(true), "Use \"\"\" to end multi-line input");
+        assert!(placeholder(false).starts_with("Send a message"));
+    }
+
+    /// Ctrl-D in an open block keeps its text for the history and says so; an empty
+    /// block or no block at all leaves quietly.
+    #[test]
+    fn ctrl_d_in_a_block_keeps_the_text() {
+        let (text, notice) =
+            unsent_block(Some(vec!["first".into(), "second".into()])).expect("kept");
+        assert_eq!(text, "first\nsecond");
+        assert!(notice.contains("not sent") && notice.contains("history"));
+        assert_eq!(unsent_block(Some(vec![String::new()])), None);
+        assert_eq!(unsent_block(None), None);
+    }
 
     /// A `"""` block spans lines and keeps its newlines; a one-line block works too.
     #[test]

@@ -8,19 +8,25 @@ use std::io::{self, BufRead};
 
 use tokio::runtime::Runtime;
 
+use super::commands::{self, parse, Input};
 use super::signals::Signals;
 use super::style::Style;
-use super::{chat_turn, run_command, Console, Flow};
+use super::{Console, Flow, Repl};
 use crate::chat::ChatSession;
-use crate::commands::{parse, Input};
 use crate::config::Config;
 
 /// Reads stdin to the end (or `/bye`) and returns the exit code.
-pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &Signals) -> i32 {
+pub(crate) fn run(
+    rt: &Runtime,
+    session: &mut ChatSession,
+    config: &Config,
+    signals: &Signals,
+) -> i32 {
     let console = Console {
         interactive: false,
         style: Style::plain(),
     };
+    let mut repl = Repl::new(rt, session, console, config);
     let mut stdin = io::stdin().lock();
     let mut raw = Vec::new();
     loop {
@@ -37,14 +43,14 @@ pub fn run(rt: &Runtime, session: &mut ChatSession, config: &Config, signals: &S
         let line = String::from_utf8_lossy(&raw);
         match parse(&line) {
             Input::Empty => continue,
-            Input::Command(command) => {
-                if run_command(rt, session, command, &console, config) == Flow::Quit {
-                    return 0;
-                }
-            }
             Input::Prompt(prompt) => {
                 let _running = signals.turn();
-                chat_turn(rt, session, &prompt, &console, config, signals.quit());
+                repl.chat_turn(&prompt, signals.quit());
+            }
+            command => {
+                if commands::dispatch(&mut repl, command) == Flow::Quit {
+                    return 0;
+                }
             }
         }
         if let Some(code) = signals.quit_requested() {

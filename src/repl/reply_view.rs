@@ -35,8 +35,8 @@ impl WaitIndicator for Spinner {
         Spinner::stop(self);
     }
 
-    fn set_label(&self, _label: &str) {
-        // TODO(merge): the spinner's label becomes settable in the repl reshape.
+    fn set_label(&self, label: &str) {
+        self.set_text(label);
     }
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::telemetry::Telemetry;
 
 /// The quit signal, shared between the watcher task and the input loop.
-pub struct Signals {
+pub(crate) struct Signals {
     quit_rx: watch::Receiver<Option<i32>>,
     busy: Arc<AtomicBool>,
 }
@@ -25,7 +25,7 @@ pub struct Signals {
 impl Signals {
     /// Starts the watcher. `with_sigint` is for piped mode, where Ctrl-C means "stop
     /// everything"; interactively Ctrl-C only cancels the reply (see `repl::interactive`).
-    pub fn install(
+    pub(crate) fn install(
         rt: &Runtime,
         telemetry: Arc<Telemetry>,
         with_sigint: bool,
@@ -58,12 +58,12 @@ impl Signals {
     }
 
     /// The exit code, once a quit signal has arrived.
-    pub fn quit_requested(&self) -> Option<i32> {
+    pub(crate) fn quit_requested(&self) -> Option<i32> {
         *self.quit_rx.borrow()
     }
 
     /// Completes when a quit signal arrives: a cancel future for a turn.
-    pub fn quit(&self) -> impl Future<Output = ()> + 'static {
+    pub(crate) fn quit(&self) -> impl Future<Output = ()> + 'static {
         let mut rx = self.quit_rx.clone();
         async move {
             if rx.wait_for(Option::is_some).await.is_err() {
@@ -74,14 +74,14 @@ impl Signals {
     }
 
     /// Marks a turn as running until the guard is dropped.
-    pub fn turn(&self) -> TurnGuard {
+    pub(crate) fn turn(&self) -> TurnGuard {
         self.busy.store(true, Ordering::SeqCst);
         TurnGuard(self.busy.clone())
     }
 }
 
 /// Clears the "turn running" flag on drop.
-pub struct TurnGuard(Arc<AtomicBool>);
+pub(crate) struct TurnGuard(Arc<AtomicBool>);
 
 impl Drop for TurnGuard {
     fn drop(&mut self) {

@@ -2,20 +2,20 @@
 
 /// Whether to colour text.
 #[derive(Debug, Clone, Copy)]
-pub struct Style {
-    pub color: bool,
+pub(crate) struct Style {
+    pub(crate) color: bool,
 }
 
 impl Style {
     /// Colour when the stream is a terminal and the user did not ask for plain text.
-    pub fn detect(is_terminal: bool) -> Self {
+    pub(crate) fn detect(is_terminal: bool) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Style {
             color: is_terminal && !no_color,
         }
     }
 
-    pub fn plain() -> Self {
+    pub(crate) fn plain() -> Self {
         Style { color: false }
     }
 
@@ -27,19 +27,19 @@ impl Style {
         }
     }
 
-    pub fn dim(&self, text: &str) -> String {
+    pub(crate) fn dim(&self, text: &str) -> String {
         self.paint("2", text)
     }
 
-    pub fn red(&self, text: &str) -> String {
+    pub(crate) fn red(&self, text: &str) -> String {
         self.paint("31", text)
     }
 
-    pub fn yellow(&self, text: &str) -> String {
+    pub(crate) fn yellow(&self, text: &str) -> String {
         self.paint("33", text)
     }
 
-    pub fn bold(&self, text: &str) -> String {
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
 }

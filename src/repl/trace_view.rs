@@ -4,6 +4,10 @@
 //! shared by the whole trace, so waiting and streaming are visible at a glance — then its
 //! key attributes, events, status and links. It reads [`SpanData`], the same structure the
 //! OTLP exporter serialises, so what is drawn is what was exported.
+//!
+//! On a terminal the drawing fits its width: the time axis shrinks, then goes, then the
+//! kind column goes, and long detail lines wrap under their span. Piped output (no width)
+//! keeps the full layout, so scripts can rely on it.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -21,11 +25,55 @@ const BAR_WIDTH: usize = 24;
 /// Width of the name column (tree prefix included).
 const NAME_WIDTH: usize = 34;
 
-/// Drawing options: Unicode box characters and colours only on a terminal.
+/// Narrower than this, the time axis says too little to be worth its columns.
+const MIN_BAR: usize = 8;
+
+/// Drawing options: Unicode box characters, colours and a width only on a terminal.
 #[derive(Debug, Clone, Copy)]
-pub struct Look {
-    pub unicode: bool,
-    pub style: Style,
+pub(crate) struct Look {
+    pub(crate) unicode: bool,
+    pub(crate) style: Style,
+    /// The terminal's width; `None` for the full layout.
+    pub(crate) width: Option<usize>,
+}
+
+/// Column widths of the span lines, chosen for the width at hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Columns {
+    name: usize,
+    kind: bool,
+    duration: usize,
+    bar: usize,
+}
+
+impl Columns {
+    /// `longest` is the widest name (tree prefix included) in this trace.
+    fn fit(width: Option<usize>, longest: usize) -> Columns {
+        let full = Columns {
+            name: NAME_WIDTH,
+            kind: true,
+            duration: 10,
+            bar: BAR_WIDTH,
+        };
+        let Some(width) = width else { return full };
+        let mut c = Columns {
+            name: longest.min(NAME_WIDTH),
+            duration: 9,
+            ..full
+        };
+        let fixed = |c: &Columns| c.name + 1 + if c.kind { 9 } else { 0 } + c.duration;
+        c.bar = width.saturating_sub(fixed(&c) + 2).min(BAR_WIDTH);
+        if c.bar < MIN_BAR {
+            c.bar = 0;
+        }
+        if c.bar == 0 && fixed(&c) > width {
+            c.kind = false;
+        }
+        if fixed(&c) > width {
+            c.name = width.saturating_sub(fixed(&c) - c.name).max(8);
+        }
+        c
+    }
 }
 
 struct Glyphs {
@@ -58,7 +106,7 @@ const ASCII: Glyphs = Glyphs {
 };
 
 /// Renders the trace of turn `turn` as text.
-pub fn render(trace: &RecordedTrace, turn: u64, look: Look) -> String {
+pub(crate) fn render(trace: &RecordedTrace, turn: u64, look: Look) -> String {
     let glyphs = if look.unicode { &UNICODE } else { &ASCII };
     let spans = &trace.spans;
     let start = spans
@@ -86,19 +134,26 @@ pub fn render(trace: &RecordedTrace, turn: u64, look: Look) -> String {
     roots.sort_by_key(|s| s.start_time);
 
     let dot = glyphs.dot;
-    let mut out = format!(
-        "trace {} {dot} turn {turn} {dot} {} {dot} {} span{}\n",
+    let header = format!(
+        "trace {} {dot} turn {turn} {dot} {} {dot} {} span{}",
         trace.trace_id,
         millis(total),
         spans.len(),
         if spans.len() == 1 { "" } else { "s" }
     );
+    let mut out = match look.width {
+        None => header,
+        Some(width) => super::wrap::fill(&header, width, "  ").join("\n"),
+    };
+    out.push('\n');
+    let longest = longest_name(&roots, &children, 0);
     let view = View {
         glyphs,
         look,
         start,
         total,
         children: &children,
+        columns: Columns::fit(look.width, longest),
     };
     for root in roots {
         view.draw(&mut out, root, "", None);
@@ -107,12 +162,33 @@ pub fn render(trace: &RecordedTrace, turn: u64, look: Look) -> String {
     out
 }
 
+/// The widest name line of the tree: each level adds three columns of prefix.
+fn longest_name(
+    spans: &[&SpanData],
+    children: &HashMap<SpanId, Vec<&SpanData>>,
+    depth: usize,
+) -> usize {
+    spans
+        .iter()
+        .map(|s| {
+            let own = depth * 3 + super::term::columns(&s.name);
+            let kids = children
+                .get(&s.span_context.span_id())
+                .map(|k| longest_name(k, children, depth + 1))
+                .unwrap_or(0);
+            own.max(kids)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 struct View<'a> {
     glyphs: &'a Glyphs,
     look: Look,
     start: SystemTime,
     total: Duration,
     children: &'a HashMap<SpanId, Vec<&'a SpanData>>,
+    columns: Columns,
 }
 
 impl View<'_> {
@@ -128,18 +204,26 @@ impl View<'_> {
             ),
         };
         let failed = matches!(span.status, Status::Error { .. });
-        let name = format!("{branch}{}", span.name);
-        let padded = format!("{name:<NAME_WIDTH$}");
+        let c = self.columns;
+        let mut name = format!("{branch}{}", span.name);
+        if self.look.width.is_some() && super::term::columns(&name) > c.name {
+            let (head, _) = super::wrap::split_at_columns(&name, c.name.saturating_sub(1));
+            name = format!("{head}…");
+        }
+        let pad = c.name.saturating_sub(super::term::columns(&name));
         let duration = span
             .end_time
             .duration_since(span.start_time)
             .unwrap_or_default();
-        let line = format!(
-            "{padded} {:<8} {:>10}  {}",
-            kind(&span.span_kind),
-            millis(duration),
-            self.bar(span)
-        );
+        let mut line = format!("{name}{} ", " ".repeat(pad));
+        if c.kind {
+            line.push_str(&format!("{:<8} ", kind(&span.span_kind)));
+        }
+        line.push_str(&format!("{:>width$}", millis(duration), width = c.duration));
+        if c.bar > 0 {
+            line.push_str("  ");
+            line.push_str(&self.bar(span));
+        }
         let line = if failed {
             self.look.style.red(&line)
         } else {
@@ -154,14 +238,23 @@ impl View<'_> {
             _ => format!("{child_prefix}   "),
         };
         for detail in details(span, self.start, g.arrow) {
-            let text = format!("{detail_prefix}{detail}");
-            let text = if detail.starts_with("status ERROR") {
-                self.look.style.red(&text)
-            } else {
-                self.look.style.dim(&text)
+            let lines = match self.look.width {
+                None => vec![detail.clone()],
+                Some(width) => {
+                    let room = width.saturating_sub(super::term::columns(&detail_prefix));
+                    super::wrap::fill(&detail, room.max(16), "  ")
+                }
             };
-            out.push_str(&text);
-            out.push('\n');
+            for part in lines {
+                let text = format!("{detail_prefix}{part}");
+                let text = if detail.starts_with("status ERROR") {
+                    self.look.style.red(&text)
+                } else {
+                    self.look.style.dim(&text)
+                };
+                out.push_str(&text);
+                out.push('\n');
+            }
         }
         if let Some(kids) = kids {
             for (i, child) in kids.iter().enumerate() {
@@ -183,11 +276,12 @@ impl View<'_> {
             .duration_since(span.start_time)
             .unwrap_or_default()
             .as_secs_f64();
-        let from = ((offset / total) * BAR_WIDTH as f64).floor() as usize;
-        let width = (((length / total) * BAR_WIDTH as f64).round() as usize).max(1);
-        let from = from.min(BAR_WIDTH - 1);
-        let to = (from + width).min(BAR_WIDTH);
-        (0..BAR_WIDTH)
+        let bar_width = self.columns.bar.max(1);
+        let from = ((offset / total) * bar_width as f64).floor() as usize;
+        let width = (((length / total) * bar_width as f64).round() as usize).max(1);
+        let from = from.min(bar_width - 1);
+        let to = (from + width).min(bar_width);
+        (0..bar_width)
             .map(|i| {
                 if (from..to).contains(&i) {
                     self.glyphs.full
@@ -301,5 +395,71 @@ fn millis(d: Duration) -> String {
         format!("{:.3} s", ms / 1000.0)
     } else {
         format!("{ms:.1} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+
+    /// A turn-shaped trace (a root, two levels of children, a long attribute and an event).
+    fn sample() -> RecordedTrace {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("test");
+        tracer.in_span("chat_interaction", |cx| {
+            cx.span().set_attribute(KeyValue::new(
+                attr::GEN_AI_REQUEST_MODEL,
+                "hf.co/org/a-long-model-name:Q4_K_M",
+            ));
+            tracer.in_span("generate_response", |cx| {
+                cx.span().add_event("first_token", vec![]);
+                tracer.in_span("process_streaming_response", |_| {});
+            });
+        });
+        let spans = exporter.get_finished_spans().unwrap();
+        RecordedTrace {
+            trace_id: spans[0].span_context.trace_id(),
+            spans,
+        }
+    }
+
+    /// Every line fits terminals of 40 to 80 columns; piped output keeps the full layout.
+    #[test]
+    fn fits_the_terminal() {
+        let trace = sample();
+        for width in [40, 50, 60, 80, 120] {
+            for unicode in [true, false] {
+                let look = Look {
+                    unicode,
+                    style: Style::plain(),
+                    width: Some(width),
+                };
+                let text = render(&trace, 1, look);
+                for line in text.lines() {
+                    assert!(
+                        crate::repl::term::columns(line) <= width,
+                        "{width}: {line:?}\n{text}"
+                    );
+                }
+                assert!(text.contains("generate_response"), "{text}");
+            }
+        }
+        let piped = Look {
+            unicode: false,
+            style: Style::plain(),
+            width: None,
+        };
+        let text = render(&trace, 1, piped);
+        let bars: Vec<&str> = text.lines().filter(|l| l.contains("INTERNAL")).collect();
+        assert!(bars.iter().all(|l| l.trim_end().ends_with(['#', '.'])));
+        assert!(
+            bars.iter().all(|l| l.len() >= NAME_WIDTH + BAR_WIDTH),
+            "{text}"
+        );
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! * Through the built binary, asserting what a user and a backend see: piped mode's stdout,
 //!   stderr and exit code, and the OTLP requests an in-process collector receives
-//!   (`piped_*`, `config_errors`, `exit_bounds`, `doctor`, `export_file`).
+//!   (`piped_*`, `config_errors`, `exit_bounds`, `doctor`, `export_file`, `repl_*`).
 //! * In process, through the library API with the OpenTelemetry SDK's in-memory exporters
 //!   (`opentelemetry_sdk::testing`): the shape of a turn's spans and metrics, where no process
 //!   boundary is under test (`session_in_memory`).
@@ -28,5 +28,7 @@ mod piped_traces;
 mod piped_turns;
 mod piped_views;
 mod pty_interactive;
+mod repl_front_end;
+mod repl_terminal;
 mod session_in_memory;
 mod thinking;
