@@ -14,7 +14,9 @@ use super::{Flow, Repl};
 use crate::chat::feedback::{remote_span_context, Rating};
 use crate::config::parse_temperature_value;
 use crate::ollama::has_model;
+use crate::ollama::wire::Think;
 use crate::telemetry::names::metric;
+use crate::text::printable;
 
 /// How long `/model` and `/models` wait for Ollama's model list.
 const TAGS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -173,6 +175,41 @@ pub(crate) static SET: &[Spec] = &[
         "Set the sampling temperature (0 to 2)",
         set_temperature,
     ),
+    row(
+        "parameter",
+        &[],
+        "/set parameter NAME VALUE",
+        "Set a model parameter sent as Ollama's options: num_ctx, num_predict, top_k, top_p, min_p, seed, stop (repeatable), repeat_penalty, repeat_last_n, temperature",
+        set_parameter,
+    ),
+    row(
+        "think",
+        &[],
+        "/set think [LEVEL]",
+        "Ask the model to think: true (the default), or low, medium, high, max for models that take a level",
+        set_think,
+    ),
+    row(
+        "nothink",
+        &[],
+        "/set nothink",
+        "Ask the model not to think (think: false)",
+        set_nothink,
+    ),
+    row(
+        "hidethinking",
+        &[],
+        "/set hidethinking",
+        "Do not print the model's reasoning (it is still kept, sent back and traced)",
+        set_hidethinking,
+    ),
+    row(
+        "showthinking",
+        &[],
+        "/set showthinking",
+        "Print the model's reasoning between Thinking... and ...done thinking. (the default)",
+        set_showthinking,
+    ),
     Spec {
         piped: false,
         ..row(
@@ -196,13 +233,22 @@ pub(crate) static SET: &[Spec] = &[
 ];
 
 /// `/show …`: one row per thing to show.
-pub(crate) static SHOW: &[Spec] = &[row(
-    "info",
-    &[],
-    "/show info",
-    "The model, its settings, and where telemetry goes",
-    show_info,
-)];
+pub(crate) static SHOW: &[Spec] = &[
+    row(
+        "info",
+        &[],
+        "/show info",
+        "The model, its settings, and where telemetry goes",
+        show_info,
+    ),
+    row(
+        "parameters",
+        &[],
+        "/show parameters",
+        "The model parameters this session sends",
+        show_parameters,
+    ),
+];
 
 // --- parsing -----------------------------------------------------------------------------
 
@@ -553,6 +599,89 @@ fn set_wrap(repl: &mut Repl<'_>, args: &str, on: bool) -> Result<Flow, Usage> {
     Ok(Flow::Continue)
 }
 
+/// `/set parameter NAME VALUE`: VALUE is the rest of the line (a stop sequence may have spaces).
+fn set_parameter(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    let (name, value) = split_word(args);
+    if name.is_empty() || value.is_empty() {
+        return Err(Usage);
+    }
+    match repl.session.set_parameter(name, value) {
+        Ok(()) => repl
+            .console
+            .info(&format!("Set parameter '{name}' to '{value}'.")),
+        Err(why) => repl.console.error(&why),
+    }
+    Ok(Flow::Continue)
+}
+
+fn show_parameters(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    if !args.is_empty() {
+        return Err(Usage);
+    }
+    let rows = crate::chat::parameters::list(repl.session.options());
+    let mut lines = vec!["Parameters sent as options:".to_string()];
+    lines.extend(
+        rows.iter()
+            .map(|(name, value)| format!("  {name:<16}{value}")),
+    );
+    repl.console.info(&lines.join("\n"));
+    Ok(Flow::Continue)
+}
+
+/// `/set think [LEVEL]`: as in `ollama run`; a level we do not know is refused here, so
+/// nothing is sent that Ollama would answer with a 400.
+fn set_think(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    if args.contains(char::is_whitespace) {
+        return Err(Usage);
+    }
+    match Think::parse(args) {
+        Some(think) => {
+            repl.session.set_think(Some(think));
+            match think {
+                Think::Level(level) => repl
+                    .console
+                    .info(&format!("Set 'think' mode to '{}'.", level.as_str())),
+                Think::Bool(true) => repl.console.info("Set 'think' mode."),
+                Think::Bool(false) => repl.console.info("Set 'nothink' mode."),
+            }
+        }
+        None => repl.console.error(&format!(
+            "invalid think level {args:?}: expected true, false, low, medium, high or max"
+        )),
+    }
+    Ok(Flow::Continue)
+}
+
+fn set_nothink(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    if !args.is_empty() {
+        return Err(Usage);
+    }
+    repl.session.set_think(Some(Think::Bool(false)));
+    repl.console.info("Set 'nothink' mode.");
+    Ok(Flow::Continue)
+}
+
+fn set_hidethinking(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    set_show_thinking(repl, args, false)
+}
+
+fn set_showthinking(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    set_show_thinking(repl, args, true)
+}
+
+fn set_show_thinking(repl: &mut Repl<'_>, args: &str, show: bool) -> Result<Flow, Usage> {
+    if !args.is_empty() {
+        return Err(Usage);
+    }
+    repl.prefs.show_thinking = show;
+    repl.console.info(if show {
+        "Set 'showthinking' mode."
+    } else {
+        "Set 'hidethinking' mode."
+    });
+    Ok(Flow::Continue)
+}
+
 fn system(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
     if args.is_empty() {
         let shown = repl.session.system_prompt().unwrap_or("(none)").to_string();
@@ -568,12 +697,17 @@ fn history(repl: &mut Repl<'_>, _args: &str) -> Result<Flow, Usage> {
     if repl.session.history().is_empty() {
         repl.console.info("(no messages yet)");
     } else {
-        let lines: Vec<String> = repl
-            .session
-            .history()
-            .iter()
-            .map(|m| format!("{}: {}", m.role.as_str(), m.content))
-            .collect();
+        // Model text is untrusted: made printable before it reaches the terminal. The
+        // reasoning is marked and dimmed, as it was when it streamed.
+        let style = repl.console.style;
+        let mut lines = Vec::new();
+        for m in repl.session.history() {
+            if let Some(thinking) = m.thinking.as_deref() {
+                let text = format!("{}: (thinking) {}", m.role.as_str(), printable(thinking));
+                lines.push(style.dim(&text));
+            }
+            lines.push(format!("{}: {}", m.role.as_str(), printable(&m.content)));
+        }
         repl.console.info(&lines.join("\n"));
     }
     Ok(Flow::Continue)

@@ -205,6 +205,10 @@ pub(crate) fn run(
                     }
                 };
                 repl.chat_turn(&prompt, cancel);
+                // The terminal is gone: nothing more can be shown.
+                if repl.output_closed {
+                    return super::piped::EXIT_PIPE_CLOSED;
+                }
                 super::out::stdout_line("");
             }
             command => {

@@ -60,11 +60,14 @@ impl Console {
         }
     }
 
+    /// Warnings and errors often quote a server: their text is made printable.
     pub(crate) fn warn(&self, text: &str) {
+        let text = crate::text::printable(text);
         stderr_line(&self.style.yellow(&format!("warning: {text}")));
     }
 
     pub(crate) fn error(&self, text: &str) {
+        let text = crate::text::printable(text);
         stderr_line(&self.style.red(&format!("error: {text}")));
     }
 }
@@ -81,7 +84,7 @@ pub(crate) enum Flow {
 pub(crate) struct Prefs {
     /// Break reply lines at spaces to fit the terminal (`/set [no]wordwrap`, `--nowordwrap`).
     pub(crate) wordwrap: bool,
-    /// Show the model's reasoning (always, until `/set hidethinking|showthinking` exist).
+    /// Show the model's reasoning (`/set hidethinking|showthinking`, `--hidethinking`).
     pub(crate) show_thinking: bool,
 }
 
@@ -95,6 +98,8 @@ pub(crate) struct Repl<'a> {
     /// The start-up probe of the OTLP collector (interactive mode, OTLP export only).
     collector: Option<Collector>,
     told_collector_down: bool,
+    /// stdout was closed under us (`| head`): the session ends with 128 + SIGPIPE.
+    pub(crate) output_closed: bool,
 }
 
 impl<'a> Repl<'a> {
@@ -115,6 +120,7 @@ impl<'a> Repl<'a> {
             },
             collector: None,
             told_collector_down: false,
+            output_closed: false,
         }
     }
 
@@ -177,7 +183,7 @@ impl<'a> Repl<'a> {
             ),
             format!(
                 "Ollama:      {}",
-                self.config.ollama_url.as_str().trim_end_matches('/')
+                crate::text::redacted_url(&self.config.ollama_url).trim_end_matches('/')
             ),
             format!("Telemetry:   {telemetry}"),
             format!(
@@ -188,6 +194,16 @@ impl<'a> Repl<'a> {
                     .unwrap_or_else(|| "stderr".into())
             ),
         ];
+        let think = match self.session.think() {
+            None => "the server decides (no think sent)".to_string(),
+            Some(think) => format!("think {}", think.as_str()),
+        };
+        let shown = if self.prefs.show_thinking {
+            "shown"
+        } else {
+            "hidden"
+        };
+        lines.push(format!("Thinking:    {think}; reasoning {shown}"));
         if self.console.interactive {
             let wrap = if self.prefs.wordwrap { "on" } else { "off" };
             lines.push(format!("Word wrap:   {wrap}"));
@@ -240,8 +256,16 @@ impl<'a> Repl<'a> {
             self.rt
                 .block_on(self.session.send(prompt, &mut view, cancel))
         };
-        // End the reply's line. A failed turn with no text printed leaves stdout untouched.
-        if report.status == TurnStatus::Success || !report.reply.is_empty() {
+        if report.output_error == Some(std::io::ErrorKind::BrokenPipe) {
+            // Nobody reads the replies any more: stop here, as other Unix tools do.
+            self.output_closed = true;
+            return report.status;
+        }
+        // End the reply's line. Piped, every prompt gets one line, empty for a failed turn,
+        // so line N of stdout answers prompt N; on a terminal a failed turn with no text
+        // printed leaves the screen alone.
+        if !console.interactive || report.status == TurnStatus::Success || !report.reply.is_empty()
+        {
             let _ = writeln!(stdout).and_then(|_| stdout.flush());
         }
         if let Some(error) = &report.error {

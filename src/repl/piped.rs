@@ -1,8 +1,9 @@
 //! Piped mode: every input line is a prompt or a command; stdout gets only replies.
 //!
 //! This is the mode scripts, tests and benchmarks use, so its contract is strict: no
-//! prompt, no colours, no spinner; one reply per prompt followed by a newline; every status
-//! line on stderr; exit code 0 at end of input even if some turns failed.
+//! prompt, no colours, no spinner; one line per prompt on stdout (the reply, or an empty
+//! line for a failed turn); every status line on stderr; exit code 0 at end of input even if
+//! some turns failed, 141 when stdout's reader went away (the turn in flight is cancelled).
 
 use std::io::{self, BufRead};
 
@@ -14,6 +15,9 @@ use super::style::Style;
 use super::{Console, Flow, Repl};
 use crate::chat::ChatSession;
 use crate::config::Config;
+
+/// 128 + SIGPIPE: what a shell reports for a tool whose stdout reader went away.
+pub(crate) const EXIT_PIPE_CLOSED: i32 = 141;
 
 /// Reads stdin to the end (or `/bye`) and returns the exit code.
 pub(crate) fn run(
@@ -46,6 +50,9 @@ pub(crate) fn run(
             Input::Prompt(prompt) => {
                 let _running = signals.turn();
                 repl.chat_turn(&prompt, signals.quit());
+                if repl.output_closed {
+                    return EXIT_PIPE_CLOSED;
+                }
             }
             command => {
                 if commands::dispatch(&mut repl, command) == Flow::Quit {

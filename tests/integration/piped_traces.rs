@@ -352,18 +352,14 @@ async fn failing_turn(
         msgs(&[("user", GOOD_1), ("assistant", &r1), ("user", GOOD_2)]),
         "the failed turn must leave the history as it was"
     );
-    // stdout: reply 1, the failed turn's partial text (if any), reply 3, each on its own line.
+    // stdout: reply 1, the failed turn's partial text (empty if none), reply 3, each on its
+    // own line, so line N answers prompt N.
     let partial = reqs[1]
         .outcome
         .as_ref()
         .map(|o| o.text.clone())
         .unwrap_or_default();
-    let middle = if partial.is_empty() {
-        String::new()
-    } else {
-        format!("{partial}\n")
-    };
-    assert_eq!(out.stdout, format!("{r1}\n{middle}{r3}\n"), "{out:?}");
+    assert_eq!(out.stdout, format!("{r1}\n{partial}\n{r3}\n"), "{out:?}");
     Failure {
         out,
         spans,
@@ -382,7 +378,10 @@ async fn failure_ollama_down() {
         .run()
         .await;
     out.assert_exit(0);
-    assert_eq!(out.stdout, "", "{out:?}");
+    assert_eq!(
+        out.stdout, "\n\n",
+        "one empty line per failed prompt: {out:?}"
+    );
     let kinds: Vec<&str> = out
         .stderr_lines()
         .iter()
@@ -432,9 +431,10 @@ async fn failure_model_not_found() {
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[1].json()["model"], "llama3.1:8b");
     assert_eq!(messages(&reqs[1].json()), msgs(&[("user", "again")]));
+    // The failed first prompt gets an empty line: line N answers prompt N.
     assert_eq!(
         out.stdout,
-        format!("{}\n", reqs[1].outcome.as_ref().unwrap().text)
+        format!("\n{}\n", reqs[1].outcome.as_ref().unwrap().text)
     );
 }
 
