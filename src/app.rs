@@ -83,7 +83,7 @@ pub fn run() -> ExitCode {
     tracing::info!(
         name: "chatbot_started",
         model = %config.model,
-        ollama = %config.ollama_url,
+        ollama = %crate::text::redacted_url(&config.ollama_url),
         telemetry = telemetry.enabled(),
         "chatbot-otel started"
     );

@@ -21,6 +21,7 @@ mod config_errors;
 mod doctor;
 mod exit_bounds;
 mod export_file;
+mod hardening;
 mod markdown_links;
 mod piped_logs;
 mod piped_metrics;

@@ -126,3 +126,33 @@ mod thinking {
         assert_eq!(pty.wait(WAIT).code(), Some(0));
     }
 }
+
+/// A reply full of escape sequences (window title, clipboard write, clear screen, a cursor
+/// query, a bare CR) is shown, not obeyed, on a terminal — and in `/history`.
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_sequences_in_a_reply_are_shown_not_obeyed() {
+    let evil = "A\x1b]0;pwned\x07B\x1b]52;c;SGVsbG8=\x07C\x1b[2JD\x1b[6nE\rF\u{9b}31mG";
+    let fake = fake_ollama::FakeOllama::start_with(fake_ollama::Options {
+        reply: fake_ollama::Reply::Text(evil.into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(chatbot_command(BIN, home.path(), &fake.url()), 120, 30);
+    let at = pty.expect(">>> ", WAIT);
+    pty.send("hi\r");
+    let at = pty.expect_after(
+        at,
+        "^[]0;pwned^GB^[]52;c;SGVsbG8=^GC^[[2JD^[[6nE^MFM-^[31mG",
+        WAIT,
+    );
+    pty.send("/history\r");
+    pty.expect_after(at, "assistant: A^[]0;pwned^G", WAIT);
+    let raw = pty.raw();
+    for sequence in ["\x1b]0;", "\x1b]52;", "\x1b[2J", "\x1b[6n", "\u{9b}"] {
+        assert!(!raw.contains(sequence), "{sequence:?} reached the terminal");
+    }
+    pty.send("/bye\r");
+    assert_eq!(pty.wait(WAIT).code(), Some(0));
+}

@@ -1,0 +1,110 @@
+//! What broke under adversarial use (issue 12), each through the binary: a closed stdout,
+//! credentials in the Ollama URL, escape sequences in a reply.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::chatbot::BIN;
+use crate::support::*;
+use fake_ollama::{FakeOllama, Options, Reply};
+
+/// `chatbot-otel < prompts | head -c 10`: the reader goes away, the turn in flight is
+/// cancelled, the next prompt is never sent, and the exit code is 141 as for other tools.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stdout_cancels_the_turn_and_exits_141() {
+    let fake = FakeOllama::start_with(Options {
+        reply: Reply::Words(5000),
+        chunk_delay: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .env("LOG_FILE", home.path().join("chatbot.log"))
+        .env("OLLAMA_ENDPOINT", fake.url())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", closed_port_url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"tell me a long story\nand another\n")
+            .unwrap();
+    }
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still generating for nobody"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(141));
+    assert_eq!(
+        fake.chat_requests().len(),
+        1,
+        "the second prompt is not sent"
+    );
+    let sent = fake.chat_requests()[0].outcome.clone().unwrap();
+    assert!(
+        sent.chunks_sent < 5000,
+        "the stream was abandoned, not read to the end"
+    );
+}
+
+/// A password in `OLLAMA_HOST` is used for the request but shown and recorded nowhere:
+/// `url.full` carries `REDACTED:REDACTED@`.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_the_ollama_url_are_redacted() {
+    let fake = FakeOllama::start().await;
+    let rx = OtlpReceiver::start().await;
+    let with_password = fake.url().replace("http://", "http://alice:s3cret-pw@");
+    let out = Chatbot::new()
+        .ollama(with_password)
+        .otlp(rx.endpoint())
+        .stdin("hello\n/help\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    let request = &fake.chat_requests()[0];
+    assert!(
+        request.header("authorization").is_some(),
+        "the request used them"
+    );
+    assert!(!out.stderr.contains("s3cret-pw"), "{out:?}");
+    assert!(
+        !out.log_text.contains("s3cret-pw"),
+        "log file: {}",
+        out.log_text
+    );
+    let spans = rx.spans();
+    assert!(!spans.is_empty());
+    for s in &spans {
+        let all = format!("{:?} {:?} {}", s.attributes, s.events, s.status_message);
+        assert!(!all.contains("s3cret-pw"), "{} leaks it: {all}", s.name);
+    }
+    let req = spans.iter().find(|s| s.name == "ollama_request").unwrap();
+    assert!(
+        req.str_attr("url.full")
+            .starts_with("http://REDACTED:REDACTED@127.0.0.1:"),
+        "{}",
+        req.str_attr("url.full")
+    );
+    assert!(!format!("{:?}", rx.logs()).contains("s3cret-pw"));
+}
