@@ -817,6 +817,14 @@ fn stats(repl: &mut Repl<'_>, _args: &str) -> Result<Flow, Usage> {
             seconds(stats.time_to_first_token.quantile(0.95))
         ),
     ];
+    // Only thinking models have a thinking phase; the line appears once one thought.
+    if stats.thinking.count > 0 {
+        lines.push(format!(
+            "  thinking      p50 {}  over {} replies",
+            seconds(stats.thinking.quantile(0.5)),
+            stats.thinking.count
+        ));
+    }
     if stats.errors.is_empty() {
         lines.push("  errors        none".to_string());
     } else {

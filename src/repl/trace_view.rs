@@ -17,7 +17,7 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::style::Style;
-use crate::telemetry::names::attr;
+use crate::telemetry::names::{attr, event};
 use crate::telemetry::recent::RecordedTrace;
 
 /// Width of the time-axis bar, in characters.
@@ -256,6 +256,10 @@ impl View<'_> {
                 out.push('\n');
             }
         }
+        if let Some((from, to)) = thinking_phase(span) {
+            out.push_str(&self.phase_line("thinking", from, to, &detail_prefix));
+            out.push('\n');
+        }
         if let Some(kids) = kids {
             for (i, child) in kids.iter().enumerate() {
                 self.draw(out, child, &child_prefix, Some(i + 1 == kids.len()));
@@ -263,19 +267,37 @@ impl View<'_> {
         }
     }
 
+    /// A phase inside a span (not a span of its own) drawn like one, dimmed, so it lines
+    /// up on the time axis: `thinking` from `thinking_started` to `first_token`.
+    fn phase_line(&self, label: &str, from: SystemTime, to: SystemTime, prefix: &str) -> String {
+        let c = self.columns;
+        let name = format!("{prefix}{label}");
+        let pad = c.name.saturating_sub(super::term::columns(&name));
+        let mut line = format!("{name}{} ", " ".repeat(pad));
+        if c.kind {
+            line.push_str(&format!("{:<8} ", "phase"));
+        }
+        let length = to.duration_since(from).unwrap_or_default();
+        line.push_str(&format!("{:>width$}", millis(length), width = c.duration));
+        if c.bar > 0 {
+            line.push_str("  ");
+            line.push_str(&self.bar_between(from, to));
+        }
+        self.look.style.dim(&line)
+    }
+
     /// The span's place on the trace's time axis.
     fn bar(&self, span: &SpanData) -> String {
+        self.bar_between(span.start_time, span.end_time)
+    }
+
+    fn bar_between(&self, start: SystemTime, end: SystemTime) -> String {
         let total = self.total.as_secs_f64().max(f64::EPSILON);
-        let offset = span
-            .start_time
+        let offset = start
             .duration_since(self.start)
             .unwrap_or_default()
             .as_secs_f64();
-        let length = span
-            .end_time
-            .duration_since(span.start_time)
-            .unwrap_or_default()
-            .as_secs_f64();
+        let length = end.duration_since(start).unwrap_or_default().as_secs_f64();
         let bar_width = self.columns.bar.max(1);
         let from = ((offset / total) * bar_width as f64).floor() as usize;
         let width = (((length / total) * bar_width as f64).round() as usize).max(1);
@@ -293,6 +315,19 @@ impl View<'_> {
     }
 }
 
+/// When a thinking model reasoned inside this span (`generate_response`): from its
+/// `thinking_started` event to its `first_token` event, or to the span's end.
+fn thinking_phase(span: &SpanData) -> Option<(SystemTime, SystemTime)> {
+    let at = |name: &str| {
+        span.events
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.timestamp)
+    };
+    let from = at(event::THINKING_STARTED)?;
+    Some((from, at(event::FIRST_TOKEN).unwrap_or(span.end_time)))
+}
+
 /// The attribute lines worth showing for a span, then events, status and links.
 fn details(span: &SpanData, trace_start: SystemTime, arrow: &str) -> Vec<String> {
     let get = |key: &str| find(&span.attributes, key);
@@ -308,12 +343,15 @@ fn details(span: &SpanData, trace_start: SystemTime, arrow: &str) -> Vec<String>
     }
     if let Some(Value::F64(ttft)) = get(attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK) {
         facts.push(format!(
-            "time to first token={}",
+            "time to first chunk={}",
             millis(Duration::from_secs_f64(ttft))
         ));
     }
     if let Some(v) = get(attr::LLM_STREAM_CHUNKS) {
         facts.push(format!("chunks={v}"));
+    }
+    if let Some(v) = get(attr::LLM_THINKING_CHUNKS) {
+        facts.push(format!("thinking chunks={v}"));
     }
     if let Some(v) = get(attr::OLLAMA_DONE_REASON) {
         facts.push(format!("done_reason={v}"));

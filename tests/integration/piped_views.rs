@@ -70,7 +70,7 @@ chat_interaction INTERNAL <n> ms <bar>
 |  |- ollama_request CLIENT <n> ms <bar>
 |  |     http 200
 |  `- process_streaming_response INTERNAL <n> ms <bar>
-|        time to first token=<n> ms chunks={chunks} done_reason=stop
+|        time to first chunk=<n> ms chunks={chunks} done_reason=stop
 `- log_interaction INTERNAL <n> ms <bar>
       event chat interaction at +<n> ms",
         input = outcome.prompt_eval_count.unwrap(),

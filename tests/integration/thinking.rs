@@ -360,3 +360,28 @@ async fn parameters_reach_the_request_and_the_span() {
     );
     assert!(gen.attr("gen_ai.request.top_p").is_none());
 }
+
+/// `/trace` draws the thinking phase on the time axis under `generate_response`, and
+/// `/stats` gives its median once a model thought.
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_and_stats_show_the_thinking_phase() {
+    let fake = fake().await;
+    let (out, _rx) = run(&fake, &["--model", QWEN], "hello\n/trace\n/stats\n").await;
+    out.assert_exit(0);
+    let sent = fake.chat_requests()[0].outcome.clone().unwrap();
+    let phase = regex::Regex::new(r"(?m)^\|  \|  thinking +phase +[0-9.]+ m?s +[#.]+$").unwrap();
+    assert!(phase.is_match(&out.stderr), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("event thinking_started at +"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("thinking chunks={}", sent.thinking_chunks)),
+        "{}",
+        out.stderr
+    );
+    let stats = regex::Regex::new(r"(?m)^  thinking +p50 [0-9.]+ s +over 1 replies$").unwrap();
+    assert!(stats.is_match(&out.stderr), "{}", out.stderr);
+}
