@@ -5,7 +5,7 @@
 #   VictoriaMetrics        Debian trixie `victoria-metrics` package, extracted into .stack/vm
 #                          (bookworm's build predates OTLP ingestion)
 #   rotel, Arize Phoenix   PyPI, installed with uv into the venv .stack/venv
-#   PyYAML, compose-spec   PyPI, same venv (check_stack.py)
+#   PyYAML, compose-spec   PyPI, same venv (check_compose.py, e2e_verify.py)
 #   @grafana/schema, ts-json-schema-generator, ajv   npm, into .stack/node
 #
 # Idempotent: a part whose stamp file names the pinned version is skipped, so a
