@@ -14,7 +14,7 @@
 # alert rules against VictoriaMetrics and Prometheus. What each span and
 # metric point holds is checked by the Rust tests (tests/piped_*.rs).
 #
-# Phoenix takes ~10 s to start, so the chatbot runs meanwhile: rotel retries
+# Phoenix takes seconds to start, so the chatbot runs meanwhile: rotel retries
 # the traces (every second at most) until Phoenix answers, as a collector in
 # front of a restarting backend would.
 #
@@ -121,6 +121,9 @@ start victoria-metrics "$RUN/victoria-metrics.log" "$VM_BIN" \
     -inmemoryDataFlushInterval=1s \
     -loggerLevel=WARN
 
+# A copy of the migrated empty database (install.sh) spares Phoenix its migrations.
+mkdir -p "$RUN/phoenix"
+cp "$PHOENIX_DB_TEMPLATE" "$RUN/phoenix/phoenix.db"
 start phoenix "$RUN/phoenix.log" env \
     PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$PHX_PORT" PHOENIX_GRPC_PORT="$PHX_GRPC_PORT" \
     PHOENIX_WORKING_DIR="$RUN/phoenix" PHOENIX_TELEMETRY_ENABLED=false \

@@ -29,6 +29,7 @@ VM_BIN="$STACK_DIR/vm/usr/bin/victoria-metrics"
 PROMTOOL="$STACK_DIR/prometheus/usr/bin/promtool"
 PROMETHEUS="$STACK_DIR/prometheus/usr/bin/prometheus"
 NODE_DIR="$STACK_DIR/node"
+PHOENIX_DB_TEMPLATE="$STACK_DIR/phoenix.db"   # empty and migrated (install.sh)
 
 # Caches stay inside .stack/ so a run leaves nothing behind in $HOME.
 export UV_CACHE_DIR="$STACK_DIR/cache/uv"
