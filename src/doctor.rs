@@ -218,8 +218,8 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
 
     // The export runs on a plain thread, never on a tokio worker: `force_flush` blocks, and
     // the OTLP/HTTP exporter's blocking client must not run inside the async runtime
-    // (otel-rust notes, P1/P2). The runtime is entered only to *build* the exporter, which
-    // the gRPC one needs for its connection task.
+    // (reqwest's blocking client panics there). The runtime is entered only to *build* the
+    // exporter, which the gRPC one needs for its connection task.
     let (done_tx, done_rx) = mpsc::channel();
     let handle = runtime.handle().clone();
     let thread_config = config.clone();

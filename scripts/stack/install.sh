@@ -5,8 +5,9 @@
 #   VictoriaMetrics        Debian trixie `victoria-metrics` package, extracted into .stack/vm
 #                          (bookworm's build predates OTLP ingestion)
 #   rotel, Arize Phoenix   PyPI, installed with uv into the venv .stack/venv
-#   PyYAML, compose-spec   PyPI, same venv (check_stack.py)
+#   PyYAML, compose-spec   PyPI, same venv (check_compose.py, e2e_verify.py)
 #   @grafana/schema, ts-json-schema-generator, ajv   npm, into .stack/node
+#   an empty, migrated Phoenix database   .stack/phoenix.db, copied by e2e.sh into each run
 #
 # Idempotent: a part whose stamp file names the pinned version is skipped, so a
 # second run takes a second. `install.sh --force` reinstalls everything.
@@ -112,6 +113,42 @@ install_python() {
     log "python venv installed in $(elapsed "$t") s ($want)"
 }
 
+# --- an empty Phoenix database, migrated once ---------------------------------
+# Phoenix creates and migrates its SQLite database at every start, which is a third
+# of its start-up time. e2e.sh starts each run from a copy of this one instead: made
+# by starting the pinned Phoenix once on an empty working directory and stopping it.
+install_phoenix_db() {
+    local want="phoenix=$PHOENIX_VERSION"
+    if stamped phoenix-db "$want" && [ -f "$PHOENIX_DB_TEMPLATE" ]; then
+        log "phoenix database template: $want"
+        return
+    fi
+    local t; t=$(now)
+    local dir="$STACK_DIR/phoenix-db.tmp" port grpc_port pid ok=0
+    rm -rf "$dir" && mkdir -p "$dir"
+    read -r port grpc_port < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
+    env PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$port" PHOENIX_GRPC_PORT="$grpc_port" \
+        PHOENIX_WORKING_DIR="$dir" PHOENIX_TELEMETRY_ENABLED=false \
+        "$VENV/bin/python" "$REPO/scripts/stack/phoenix_loopback.py" serve >"$dir/phoenix.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+        if curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then ok=1; break; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    [ "$ok" = 1 ] && [ -f "$dir/phoenix.db" ] || { tail -n 20 "$dir/phoenix.log" >&2; die "Phoenix did not start to create its database"; }
+    mv "$dir/phoenix.db" "$PHOENIX_DB_TEMPLATE"
+    rm -rf "$dir"
+    stamp phoenix-db "$want"
+    log "phoenix database template made in $(elapsed "$t") s"
+}
+
 # --- npm tools for the Grafana dashboard schema check -------------------------
 install_node() {
     local want="schema=$GRAFANA_SCHEMA_VERSION tsjsg=$TS_JSON_SCHEMA_GENERATOR_VERSION ajv=$AJV_VERSION ajv-formats=$AJV_FORMATS_VERSION"
@@ -136,7 +173,7 @@ T0=$(now)
 # The four parts are independent; run the network-bound ones side by side.
 pids=()
 install_debian & pids+=($!)
-install_python & pids+=($!)
+{ install_python && install_phoenix_db; } & pids+=($!)
 install_node & pids+=($!)
 rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done

@@ -12,8 +12,8 @@ STACK_DIR="${STACK_DIR:-$REPO/.stack}"
 # Pinned versions of the real backends the checks run against.
 PHOENIX_VERSION="20.26.1"        # PyPI arize-phoenix: OTLP trace store
 ROTEL_VERSION="0.0.1a15"         # PyPI rotel: ships the rotel-agent collector binary
-PYYAML_VERSION="6.0.3"           # PyPI PyYAML, for check_stack.py
-COMPOSE_SPEC_VERSION="0.2.1"     # PyPI compose-spec: the Rust compose_spec parser, for check_stack.py
+PYYAML_VERSION="6.0.3"           # PyPI PyYAML, for check_compose.py and e2e_verify.py
+COMPOSE_SPEC_VERSION="0.2.1"     # PyPI compose-spec: the Rust compose_spec parser, for check_compose.py
 UV_VERSION="0.13.8"              # PyPI uv, installs the above in seconds
 PROM_SUITE="bookworm"            # Debian prometheus 2.42: promtool and the server (no OTLP receiver)
 PROM_PACKAGE="prometheus"
@@ -29,6 +29,7 @@ VM_BIN="$STACK_DIR/vm/usr/bin/victoria-metrics"
 PROMTOOL="$STACK_DIR/prometheus/usr/bin/promtool"
 PROMETHEUS="$STACK_DIR/prometheus/usr/bin/prometheus"
 NODE_DIR="$STACK_DIR/node"
+PHOENIX_DB_TEMPLATE="$STACK_DIR/phoenix.db"   # empty and migrated (install.sh)
 
 # Caches stay inside .stack/ so a run leaves nothing behind in $HOME.
 export UV_CACHE_DIR="$STACK_DIR/cache/uv"

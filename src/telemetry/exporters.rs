@@ -7,7 +7,7 @@
 //! * `otlp` (default): OTLP over HTTP/protobuf (port 4318) or gRPC (port 4317), to a
 //!   collector or any OTLP backend.
 //! * `file:PATH`: OTLP/JSON lines appended to a file, to replay into a collector later
-//!   (see [`otlp_json`] and the README ("Offline export")).
+//!   (see [`otlp_json`] and docs/offline-export.md).
 //! * `console`: the same lines on stderr.
 //! * `none`: exporters that drop every batch. Unlike `--no-telemetry`, which installs no SDK
 //!   at all, the SDK still records: spans get real ids (the `trace:` line, `/trace`) and

@@ -6,7 +6,7 @@
 //! ship OTLP. This module is the only place that touches the SDK; the rest of the program
 //! receives a [`Telemetry`] handle with a tracer and the metric instruments.
 //!
-//! Lifecycle rules that shaped this file (see `otel-rust` notes in the README):
+//! Lifecycle rules that shaped this file:
 //! * The batch span/log processors and the periodic metric reader each run on their own
 //!   thread, so exporting never runs on — or slows — a chat turn.
 //! * Builder calls beat environment variables in opentelemetry-rust, so we only call
