@@ -7,15 +7,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Links broken today that the README/docs rewrite (issue 11, item 8) fixes; reported, not
-/// failed. Each entry is `(file, link)`. Delete an entry once it resolves (the test says so),
-/// and delete the list when it is empty.
-const KNOWN_BROKEN: &[(&str, &str)] = &[
-    ("README.md", "offline-export.md"),
-    ("README.md", "stack.md"),
-    ("README.md", "../src/telemetry/exporters/otlp_json.rs"),
-];
-
 #[test]
 fn relative_links_resolve() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -26,7 +17,6 @@ fn relative_links_resolve() {
         root.display()
     );
     let mut broken = Vec::new();
-    let mut known = BTreeSet::new();
     let mut checked = 0;
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
@@ -37,19 +27,7 @@ fn relative_links_resolve() {
             if resolves(root, file, &link, &anchors) {
                 continue;
             }
-            if KNOWN_BROKEN.contains(&(name.as_str(), link.as_str())) {
-                known.insert((name.clone(), link));
-            } else {
-                broken.push(format!("{name}: ({link})"));
-            }
-        }
-    }
-    for (file, link) in &known {
-        eprintln!("known broken link, to be fixed by the docs rewrite: {file}: ({link})");
-    }
-    for (file, link) in KNOWN_BROKEN {
-        if !known.contains(&(file.to_string(), link.to_string())) {
-            eprintln!("({link}) in {file} no longer fails: remove it from KNOWN_BROKEN");
+            broken.push(format!("{name}: ({link})"));
         }
     }
     assert!(checked > 0, "no relative links found in {files:?}");
@@ -60,7 +38,7 @@ fn relative_links_resolve() {
     );
 }
 
-/// The `*.md` files of the repository, outside `target/` and `.git/`.
+/// The `*.md` files of the repository, outside `target/`, hidden directories and `node_modules/`.
 fn markdown_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
@@ -69,7 +47,9 @@ fn markdown_files(root: &Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy();
             if path.is_dir() {
-                if name != "target" && name != ".git" {
+                // Build output, VCS data and installed tools (`.stack/`, `node_modules`)
+                // hold other projects' Markdown.
+                if name != "target" && !name.starts_with('.') && name != "node_modules" {
                     dirs.push(path);
                 }
             } else if name.ends_with(".md") {
