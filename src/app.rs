@@ -9,11 +9,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
-
 use crate::chat::ChatSession;
-use crate::cli::{Cli, Command};
-use crate::config::Config;
+use crate::config::{ArgsError, Command, Config};
 use crate::ollama::OllamaClient;
 use crate::repl::signals::Signals;
 use crate::repl::{interactive, piped};
@@ -28,20 +25,16 @@ const EXIT_CONFIG: u8 = 2;
 
 /// Runs the program and returns its exit code.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
+    let (command, config) = match Config::from_args(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(ArgsError::Info(help)) => {
             // --help and --version.
-            let _ = e.print();
+            let _ = help.print();
             return ExitCode::SUCCESS;
         }
-        Err(e) => return config_error(first_line(&e.to_string())),
+        Err(ArgsError::Invalid(e)) => return config_error(&e.to_string()),
     };
-    let doctor = cli.command == Some(Command::Doctor);
-    let config = match Config::from_env(cli) {
-        Ok(config) => config,
-        Err(e) => return config_error(&e.to_string()),
-    };
+    let doctor = command == Some(Command::Doctor);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -122,8 +115,4 @@ pub fn run() -> ExitCode {
 fn config_error(message: &str) -> ExitCode {
     eprintln!("error: {}", message.trim_start_matches("error: "));
     ExitCode::from(EXIT_CONFIG)
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
 }
