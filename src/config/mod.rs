@@ -341,7 +341,7 @@ fn explain(e: &clap::Error, cmd: &clap::Command, args: &[OsString]) -> String {
             let why = std::error::Error::source(e)
                 .map(|s| s.to_string())
                 .unwrap_or_default();
-            format!("invalid value {value:?} for {long} (from environment {var}): {why}")
+            format!("invalid value '{value}' for '{arg}' (from environment {var}): {why}")
         }
         _ => first,
     }
@@ -512,5 +512,27 @@ mod tests {
         assert_eq!(c.model, "qwen3:0.6b");
         assert_eq!(c.settings[1].source, Source::env("CHATBOT_OTEL_TEST_MODEL"));
         assert_eq!(c.export, ExportTarget::Otlp);
+    }
+
+    /// A bad value from a bound variable is reported with the variable's name, in one line.
+    #[test]
+    fn bad_env_value_names_the_variable() {
+        std::env::set_var("CHATBOT_OTEL_TEST_TIMEOUT", "soon");
+        let cmd = Cli::command()
+            .mut_args(|a| a.env(None))
+            .mut_arg("timeout", |a| a.env("CHATBOT_OTEL_TEST_TIMEOUT"));
+        let argv = [OsString::from("chatbot-otel")];
+        let e = cmd.clone().try_get_matches_from(&argv).unwrap_err();
+        assert_eq!(
+            explain(&e, &cmd, &argv),
+            "invalid value 'soon' for '--timeout <SECS>' (from environment CHATBOT_OTEL_TEST_TIMEOUT): expected a positive number of seconds"
+        );
+        // Typed on the command line, the flag is the source: clap's own line.
+        let argv = ["chatbot-otel", "--timeout", "later"].map(OsString::from);
+        let e = cmd.clone().try_get_matches_from(&argv).unwrap_err();
+        assert_eq!(
+            explain(&e, &cmd, &argv),
+            "invalid value 'later' for '--timeout <SECS>': expected a positive number of seconds"
+        );
     }
 }

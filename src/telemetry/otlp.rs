@@ -207,7 +207,7 @@ impl OtlpSettings {
         let mut header_names: Vec<String> = ["OTEL_EXPORTER_OTLP_HEADERS"]
             .into_iter()
             .chain([Signal::Traces, Signal::Metrics, Signal::Logs].map(Signal::headers_var))
-            .filter_map(|var| env(var))
+            .filter_map(env)
             .flat_map(|list| header_names(&list))
             .collect();
         header_names.sort();
