@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::telemetry::otlp::OtlpProtocol;
+
 pub const DEFAULT_OLLAMA_URL: &str = "http://localhost:11434";
 pub const DEFAULT_MODEL: &str = "llama3.1:8b";
 pub const DEFAULT_TEMPERATURE: f64 = 0.7;
