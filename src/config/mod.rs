@@ -31,8 +31,6 @@ use url::Url;
 pub use self::cli::{Cli, Command};
 pub use self::export::ExportTarget;
 pub use self::source::{Setting, Source};
-pub use self::values::DEFAULT_TEMPERATURE;
-pub use self::values::{DEFAULT_JAEGER_UI_URL, DEFAULT_MODEL, DEFAULT_OLLAMA_URL};
 use crate::telemetry::otlp::Origin;
 pub use crate::telemetry::otlp::{OtlpProtocol, OtlpSettings};
 

@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::telemetry::otlp::OtlpProtocol;
-
-pub const DEFAULT_OLLAMA_URL: &str = "http://localhost:11434";
-pub const DEFAULT_MODEL: &str = "llama3.1:8b";
-pub const DEFAULT_TEMPERATURE: f64 = 0.7;
-pub const DEFAULT_JAEGER_UI_URL: &str = "http://localhost:16686";
+pub(crate) const DEFAULT_OLLAMA_URL: &str = "http://localhost:11434";
+pub(crate) const DEFAULT_MODEL: &str = "llama3.1:8b";
+pub(crate) const DEFAULT_TEMPERATURE: f64 = 0.7;
+pub(crate) const DEFAULT_JAEGER_UI_URL: &str = "http://localhost:16686";
 
 /// A model name as Ollama spells it: not empty, no whitespace.
 pub(crate) fn parse_model(raw: &str) -> Result<String, String> {

@@ -142,6 +142,8 @@ pub struct OtlpSettings {
     pub logs: SignalSettings,
     /// Names of the headers set by `OTEL_EXPORTER_OTLP_*HEADERS` (values left to the SDK).
     pub header_names: Vec<String>,
+    /// The variables those names came from.
+    pub header_vars: Vec<&'static str>,
     /// Values we ignored, with the reason (shown once at start-up).
     pub warnings: Vec<String>,
 }
@@ -204,12 +206,15 @@ impl OtlpSettings {
         );
         warnings.dedup();
 
-        let mut header_names: Vec<String> = ["OTEL_EXPORTER_OTLP_HEADERS"]
-            .into_iter()
-            .chain([Signal::Traces, Signal::Metrics, Signal::Logs].map(Signal::headers_var))
-            .filter_map(env)
-            .flat_map(|list| header_names(&list))
-            .collect();
+        let mut header_vars = Vec::new();
+        let mut header_names = Vec::new();
+        let vars = [Signal::Traces, Signal::Metrics, Signal::Logs].map(Signal::headers_var);
+        for var in std::iter::once("OTEL_EXPORTER_OTLP_HEADERS").chain(vars) {
+            if let Some(list) = env(var) {
+                header_vars.push(var);
+                header_names.extend(header_names_in(&list));
+            }
+        }
         header_names.sort();
         header_names.dedup();
 
@@ -222,6 +227,7 @@ impl OtlpSettings {
             metrics,
             logs,
             header_names,
+            header_vars,
             warnings,
         })
     }
@@ -302,7 +308,7 @@ fn parse_endpoint(
 }
 
 /// The names in a `key1=value1,key2=value2` header list (W3C Baggage format).
-fn header_names(list: &str) -> Vec<String> {
+fn header_names_in(list: &str) -> Vec<String> {
     list.split(',')
         .filter_map(|pair| pair.split_once('='))
         .map(|(name, _)| name.trim().to_ascii_lowercase())
@@ -543,6 +549,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.header_names, ["authorization", "x-team"]);
+        assert_eq!(
+            s.header_vars,
+            [
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "OTEL_EXPORTER_OTLP_LOGS_HEADERS"
+            ]
+        );
         assert!(!format!("{s:?}").contains("Basic"));
     }
 
