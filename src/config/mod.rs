@@ -31,7 +31,7 @@ use url::Url;
 pub use self::cli::{Cli, Command};
 pub use self::export::ExportTarget;
 pub use self::source::{Setting, Source};
-use crate::telemetry::otlp::Origin;
+use crate::telemetry::otlp::{Origin, OtlpError};
 pub use crate::telemetry::otlp::{OtlpProtocol, OtlpSettings};
 
 /// A configuration error: one line for the user, exit code 2.
@@ -171,12 +171,15 @@ impl Config {
         let otlp_in_use = telemetry_enabled && cli.export == ExportTarget::Otlp;
         let otlp = match OtlpSettings::resolve(cli.otlp_endpoint.as_ref(), env) {
             Ok(otlp) => otlp,
-            Err(why) if otlp_in_use || why.contains("PROTOCOL") => return Err(ConfigError(why)),
-            // A bad OTLP endpoint does not matter when nothing is sent over OTLP.
-            Err(_) => OtlpSettings::resolve(None, &|name: &str| {
-                (!name.contains("ENDPOINT")).then(|| env(name)).flatten()
-            })
-            .map_err(ConfigError)?,
+            // A bad OTLP endpoint does not matter when nothing is sent over OTLP: resolve
+            // again without the endpoint variables.
+            Err(OtlpError::Endpoint(_)) if !otlp_in_use => {
+                let without_endpoints =
+                    |name: &str| env(name).filter(|_| !name.ends_with("ENDPOINT"));
+                OtlpSettings::resolve(None, &without_endpoints)
+                    .map_err(|e| ConfigError(e.to_string()))?
+            }
+            Err(e) => return Err(ConfigError(e.to_string())),
         };
         warnings.extend(otlp.warnings.iter().cloned());
         let from = |o: Origin| match o {

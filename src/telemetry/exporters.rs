@@ -7,7 +7,7 @@
 //! * `otlp` (default): OTLP over HTTP/protobuf or gRPC to a collector or any OTLP backend,
 //!   with the endpoints and timeouts of `telemetry::otlp`.
 //! * `file:PATH`: OTLP/JSON lines appended to a file, to replay into a collector later
-//!   (see [`otlp_json`] and docs/offline-export.md).
+//!   (see [`otlp_json`] and the README ("Offline export")).
 //! * `console`: the same lines on stderr.
 //! * `none`: [`Discard`], which drops every batch. Unlike `--no-telemetry`, which installs
 //!   no SDK at all, the SDK still records: spans get real ids (the `trace:` line, `/trace`)

@@ -111,6 +111,17 @@ impl Signal {
     }
 }
 
+/// A setting OTLP cannot work with: one line for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OtlpError {
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` names a protocol we do not build.
+    #[error("{0}")]
+    Protocol(String),
+    /// An endpoint is not an http(s) URL.
+    #[error("{0}")]
+    Endpoint(String),
+}
+
 /// Where a value came from: the flag, a variable, or the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -154,10 +165,10 @@ impl OtlpSettings {
     pub fn resolve(
         flag: Option<&Url>,
         env: &impl Fn(&str) -> Option<String>,
-    ) -> Result<OtlpSettings, String> {
+    ) -> Result<OtlpSettings, OtlpError> {
         let (protocol, protocol_origin) = match env("OTEL_EXPORTER_OTLP_PROTOCOL") {
             Some(raw) => (
-                OtlpProtocol::parse(&raw)?,
+                OtlpProtocol::parse(&raw).map_err(OtlpError::Protocol)?,
                 Origin::Env("OTEL_EXPORTER_OTLP_PROTOCOL"),
             ),
             None => (OtlpProtocol::HttpProtobuf, Origin::Default),
@@ -171,7 +182,7 @@ impl OtlpSettings {
         let base_url = parse_endpoint(&base, base_origin, protocol, None)?;
 
         let mut warnings = Vec::new();
-        let mut signal = |signal: Signal| -> Result<SignalSettings, String> {
+        let mut signal = |signal: Signal| -> Result<SignalSettings, OtlpError> {
             let endpoint = match env(signal.endpoint_var()) {
                 // The flag beats the per-signal variables: it is the most explicit.
                 Some(raw) if base_origin != Origin::Flag => parse_endpoint(
@@ -285,7 +296,7 @@ fn parse_endpoint(
     origin: Origin,
     protocol: OtlpProtocol,
     signal: Option<Signal>,
-) -> Result<Url, String> {
+) -> Result<Url, OtlpError> {
     let valid = Url::parse(raw.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
@@ -301,9 +312,9 @@ fn parse_endpoint(
             }
             _ => protocol.default_endpoint().to_string(),
         };
-        format!(
+        OtlpError::Endpoint(format!(
             "invalid OTLP endpoint {raw:?} (from {from}): expected an http:// or https:// URL, e.g. {example}"
-        )
+        ))
     })
 }
 
@@ -434,6 +445,7 @@ mod tests {
             .collect();
         let flag = flag.map(|f| Url::parse(f).unwrap());
         OtlpSettings::resolve(flag.as_ref(), &|k: &str| map.get(k).cloned())
+            .map_err(|e| e.to_string())
     }
 
     /// Nothing set: HTTP to localhost:4318 with each signal's path, 3 s each.
