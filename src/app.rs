@@ -9,11 +9,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
-
 use crate::chat::ChatSession;
-use crate::cli::{Cli, Command};
-use crate::config::Config;
+use crate::config::{ArgsError, Command, Config};
 use crate::ollama::OllamaClient;
 use crate::repl::signals::Signals;
 use crate::repl::{interactive, piped};
@@ -28,20 +25,16 @@ const EXIT_CONFIG: u8 = 2;
 
 /// Runs the program and returns its exit code.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
+    let (command, config) = match Config::from_args(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(ArgsError::Info(help)) => {
             // --help and --version.
-            let _ = e.print();
+            let _ = help.print();
             return ExitCode::SUCCESS;
         }
-        Err(e) => return config_error(first_line(&e.to_string())),
+        Err(ArgsError::Invalid(e)) => return config_error(&e.to_string()),
     };
-    let doctor = cli.command == Some(Command::Doctor);
-    let config = match Config::from_env(cli) {
-        Ok(config) => config,
-        Err(e) => return config_error(&e.to_string()),
-    };
+    let doctor = command == Some(Command::Doctor);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -97,6 +90,8 @@ pub fn run() -> ExitCode {
         config.system_prompt.clone(),
         config.capture_content,
     );
+    session.set_options(config.options.clone());
+    session.set_think(config.think);
     // Turns run on a current-thread runtime driven by the main thread itself: the socket
     // is read on the thread that prints, so a streamed chunk costs one wake-up instead of a
     // hand-over between threads (measured: 4× less CPU per chunk, see BENCHMARKS.md). The
@@ -129,8 +124,4 @@ pub fn run() -> ExitCode {
 fn config_error(message: &str) -> ExitCode {
     eprintln!("error: {}", message.trim_start_matches("error: "));
     ExitCode::from(EXIT_CONFIG)
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
 }

@@ -30,12 +30,13 @@ use opentelemetry_sdk::Resource;
 use tokio::runtime::Runtime;
 use url::Url;
 
-use crate::config::{Config, ExportTarget, LogTarget, OtlpProtocol};
+use crate::config::{Config, ExportTarget, LogTarget};
 use crate::ollama::{has_model, ErrorBody, OllamaClient, OllamaError};
 // Printing that ignores a closed pipe: `chatbot-otel doctor | head -2` must not panic.
 use crate::repl::out::stdout_line;
-use crate::telemetry::exporters::{self, AnySpanExporter};
-use crate::telemetry::{logs, names, resource};
+use crate::telemetry::exporters::otlp_json::{JsonLines, JsonSpanExporter};
+use crate::telemetry::exporters::{self, Discard};
+use crate::telemetry::{logs, names, otlp, resource};
 
 /// Name of the test span sent by the export check.
 pub(crate) const CHECK_SPAN: &str = names::span::DOCTOR_CHECK;
@@ -212,7 +213,7 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
                 "export is none: telemetry is recorded in-process and dropped, nothing to check"
                     .into(),
             ),
-            ExportTarget::Otlp => otlp_traces_target(config),
+            ExportTarget::Otlp => config.otlp.traces.endpoint.to_string(),
             other => other.to_string(),
         };
 
@@ -226,11 +227,21 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
     let spawned = std::thread::Builder::new()
         .name("doctor-export".into())
         .spawn(move || {
-            let exporter = {
-                let _inside = handle.enter();
-                exporters::build_span_exporter(&thread_config)
+            let outcome = match &thread_config.export {
+                ExportTarget::Otlp => {
+                    let exporter = {
+                        let _inside = handle.enter();
+                        exporters::otlp_spans(&thread_config.otlp)
+                    };
+                    exporter.map_err(|e| e.to_string()).and_then(send_test_span)
+                }
+                ExportTarget::File(path) => exporters::open_file(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|out| send_test_span(JsonSpanExporter::new(out))),
+                ExportTarget::Console => send_test_span(JsonSpanExporter::new(JsonLines::stderr())),
+                ExportTarget::None => send_test_span(Discard),
             };
-            let _ = done_tx.send(exporter.map_err(|e| e.to_string()).and_then(send_test_span));
+            let _ = done_tx.send(outcome);
         });
     if let Err(e) = spawned {
         return Check::fail(format!("cannot start a thread: {e}"), "report a bug");
@@ -247,7 +258,7 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
     match (&config.export, outcome) {
         (ExportTarget::Otlp, Ok(trace_id)) => Check::Ok(format!(
             "OTLP endpoint {target} ({}) accepted a test span {CHECK_SPAN}: trace {trace_id}  {}",
-            protocol_name(config.otlp_protocol),
+            config.otlp.protocol.as_str(),
             config.trace_url(&trace_id).unwrap_or_default()
         )),
         (ExportTarget::Otlp, Err(why)) => Check::fail(
@@ -272,7 +283,7 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
 
 /// Sends one `doctor_check` span through `exporter` and returns its trace id, or why the
 /// export failed. Blocks: call it on a plain thread.
-fn send_test_span(exporter: AnySpanExporter) -> Result<String, String> {
+fn send_test_span(exporter: impl SpanExporter + 'static) -> Result<String, String> {
     let result = Arc::new(Mutex::new(None));
     let recorder = RecordResult {
         inner: exporter,
@@ -280,9 +291,8 @@ fn send_test_span(exporter: AnySpanExporter) -> Result<String, String> {
     };
     // A tracer provider of its own, with the chat's Resource, a batch processor (as the chat
     // uses) and an always-on sampler: doctor tests the pipeline, not OTEL_TRACES_SAMPLER.
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let provider = SdkTracerProvider::builder()
-        .with_resource(resource::build(env))
+        .with_resource(resource::build(crate::config::env::var))
         .with_sampler(Sampler::AlwaysOn)
         .with_batch_exporter(recorder)
         .build();
@@ -320,12 +330,12 @@ fn sdk_error(e: &OTelSdkError) -> String {
 /// show: the provider's `force_flush` folds every processor's result into one debug
 /// string, we want the error.
 #[derive(Debug)]
-struct RecordResult {
-    inner: AnySpanExporter,
+struct RecordResult<E> {
+    inner: E,
     result: Arc<Mutex<Option<Result<(), String>>>>,
 }
 
-impl SpanExporter for RecordResult {
+impl<E: SpanExporter> SpanExporter for RecordResult<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let outcome = self.inner.export(batch).await;
         if let Ok(mut slot) = self.result.lock() {
@@ -343,44 +353,10 @@ impl SpanExporter for RecordResult {
     }
 }
 
-/// The URL the OTLP trace exporter sends to, with the same rules the SDK applies.
-fn otlp_traces_target(config: &Config) -> String {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (suffix, default) = match config.otlp_protocol {
-        OtlpProtocol::HttpProtobuf => ("/v1/traces", "http://localhost:4318"),
-        OtlpProtocol::Grpc => ("", "http://localhost:4317"),
-    };
-    let base = |b: &str| format!("{}{suffix}", b.trim_end_matches('/'));
-    match (
-        &config.otlp_endpoint,
-        env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-    ) {
-        (Some(url), _) => base(url.as_str()),
-        // The per-signal variable is used verbatim.
-        (None, Some(url)) => url,
-        (None, None) => base(&env("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| default.into())),
-    }
-}
-
 /// The exporter's errors are terse ("network error"): say whether anything listens at all.
 fn tcp_probe(target: &str) -> Option<String> {
-    use std::net::{TcpStream, ToSocketAddrs};
     let url = Url::parse(target).ok()?;
-    let (host, port) = (url.host_str()?.to_string(), url.port_or_known_default()?);
-    let addr = match (host.as_str(), port).to_socket_addrs() {
-        Ok(mut addrs) => addrs.next()?,
-        Err(e) => return Some(format!("cannot resolve {host}: {e}")),
-    };
-    TcpStream::connect_timeout(&addr, Duration::from_secs(1))
-        .err()
-        .map(|e| format!("cannot connect to {host}:{port}: {e}"))
-}
-
-fn protocol_name(protocol: OtlpProtocol) -> &'static str {
-    match protocol {
-        OtlpProtocol::HttpProtobuf => "http/protobuf",
-        OtlpProtocol::Grpc => "grpc",
-    }
+    otlp::connect(&url, Duration::from_secs(1)).err()
 }
 
 // --- 4. the configuration ----------------------------------------------------------------

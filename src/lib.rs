@@ -17,7 +17,6 @@
 
 pub mod app;
 pub mod chat;
-pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod ollama;

@@ -951,7 +951,19 @@ mod tests {
         assert_eq!(parse("/set top_k 3"), Input::Usage(&COMMANDS[3]));
         assert_eq!(
             usage_of(&COMMANDS[3]),
-            "/set temperature X | /set wordwrap | /set nowordwrap"
+            "/set temperature X | /set parameter NAME VALUE | /set think [LEVEL] | /set nothink | /set hidethinking | /set showthinking | /set wordwrap | /set nowordwrap"
+        );
+        assert_eq!(
+            command("/set parameter stop User: "),
+            ("/set parameter NAME VALUE", "stop User:".to_string())
+        );
+        assert_eq!(
+            command("/set think high"),
+            ("/set think [LEVEL]", "high".to_string())
+        );
+        assert_eq!(
+            command("/show parameters"),
+            ("/show parameters", String::new())
         );
         assert_eq!(
             command("/system Be terse.  "),
@@ -1068,7 +1080,11 @@ mod tests {
             (1, vec!["model".to_string(), "models".to_string()])
         );
         assert_eq!(complete("/set w", 6), (5, vec!["wordwrap".to_string()]));
-        assert_eq!(complete("/show ", 6), (6, vec!["info".to_string()]));
+        assert_eq!(
+            complete("/show ", 6),
+            (6, vec!["info".to_string(), "parameters".to_string()])
+        );
+        assert_eq!(complete("/set th", 7), (5, vec!["think".to_string()]));
         assert_eq!(complete("hello /mo", 9).1, Vec::<String>::new());
         assert_eq!(complete("/model qw", 9).1, Vec::<String>::new());
     }

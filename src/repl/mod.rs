@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
-use self::collector::Collector;
 use self::out::{stderr_line, stdout_line};
 use self::reply_view::ReplyView;
 use self::style::Style;
@@ -96,7 +95,8 @@ pub(crate) struct Repl<'a> {
     pub(crate) config: &'a Config,
     pub(crate) prefs: Prefs,
     /// The start-up probe of the OTLP collector (interactive mode, OTLP export only).
-    collector: Option<Collector>,
+    /// Whether to ask the telemetry's collector probe (interactive mode only).
+    check_collector: bool,
     told_collector_down: bool,
     /// stdout was closed under us (`| head`): the session ends with 128 + SIGPIPE.
     pub(crate) output_closed: bool,
@@ -116,9 +116,9 @@ impl<'a> Repl<'a> {
             config,
             prefs: Prefs {
                 wordwrap: config.wordwrap,
-                show_thinking: true,
+                show_thinking: config.show_thinking,
             },
-            collector: None,
+            check_collector: false,
             told_collector_down: false,
             output_closed: false,
         }
@@ -126,7 +126,7 @@ impl<'a> Repl<'a> {
 
     /// Probes the collector in the background, to say once if it is not there.
     pub(crate) fn with_collector_probe(mut self) -> Self {
-        self.collector = Collector::probe(self.config);
+        self.check_collector = true;
         self
     }
 
@@ -137,8 +137,10 @@ impl<'a> Repl<'a> {
 
     /// `host:port` of the OTLP collector when the probe found nothing listening there.
     fn collector_down(&mut self) -> Option<String> {
-        let collector = self.collector.as_mut()?;
-        (collector.collector_reachable() == Some(false)).then(|| collector.address.clone())
+        if !self.check_collector {
+            return None;
+        }
+        collector::down_address(self.session.telemetry().collector()?)
     }
 
     /// The status line for a trace: `trace: <id>` and its Jaeger link — unless the probe

@@ -20,11 +20,19 @@
 //! the OTLP bridge, which would otherwise export logs about failing to export logs. The
 //! HTTP stack (`hyper`, `h2`, `reqwest`, `tonic`) is silenced on the bridge for the same
 //! reason (opentelemetry-rust #2877).
+//!
+//! The SDK's events carry no message, only a `name` (`BatchSpanProcessor.ExportError`) and
+//! an `error` field: the file line gets `"message": "<name>: <error>"` so it can be found
+//! like any other. With no collector each batch fails again every few seconds, so each
+//! such warning is written the first time, then at most once a minute with a
+//! `suppressed` count ([`RateLimit`]).
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
@@ -45,6 +53,7 @@ enum Sink {
 pub struct JsonLogLayer {
     service: String,
     sink: Mutex<Sink>,
+    sdk_warnings: Mutex<RateLimit>,
 }
 
 impl JsonLogLayer {
@@ -57,6 +66,7 @@ impl JsonLogLayer {
         Ok(JsonLogLayer {
             service,
             sink: Mutex::new(sink),
+            sdk_warnings: Mutex::new(RateLimit::new(SDK_WARNING_INTERVAL)),
         })
     }
 
@@ -72,16 +82,87 @@ impl JsonLogLayer {
     }
 }
 
-fn open_append(path: &Path) -> io::Result<File> {
+/// Opens `path` for appending, creating its directory if needed. When a component of the
+/// path is a file, says so: the OS's own answer ("File exists", from creating the
+/// directory) names a symptom, not the cause.
+pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            let file_in_the_way = dir.ancestors().find(|a| a.is_file());
+            return Err(match file_in_the_way {
+                Some(file) => io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("{} is not a directory", file.display()),
+                ),
+                None => e,
+            });
+        }
     }
     OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// At most one line a minute per kind of SDK warning.
+const SDK_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Lets the first event of each name through, then one per `interval`, counting the ones
+/// held back in between.
+pub(crate) struct RateLimit {
+    interval: Duration,
+    /// Per event name: when one was last written, and how many were held back since.
+    seen: HashMap<&'static str, (Instant, u64)>,
+}
+
+impl RateLimit {
+    pub(crate) fn new(interval: Duration) -> RateLimit {
+        RateLimit {
+            interval,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// `Some(suppressed)` when an event named `name` should be written at `now` (with the
+    /// number held back since the last one), `None` when it should be dropped.
+    pub(crate) fn admit(&mut self, name: &'static str, now: Instant) -> Option<u64> {
+        match self.seen.get_mut(name) {
+            None => {
+                self.seen.insert(name, (now, 0));
+                Some(0)
+            }
+            Some((last, held)) if now.duration_since(*last) >= self.interval => {
+                let suppressed = *held;
+                *last = now;
+                *held = 0;
+                Some(suppressed)
+            }
+            Some((_, held)) => {
+                *held += 1;
+                None
+            }
+        }
+    }
+}
+
+/// Is this one of the SDK's own warnings (or errors), the kind that repeats while a
+/// collector is down?
+fn is_sdk_warning(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("opentelemetry") && *meta.level() <= tracing::Level::WARN
 }
 
 impl<S: Subscriber> Layer<S> for JsonLogLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: LayerContext<'_, S>) {
         let meta = event.metadata();
+        let mut suppressed = None;
+        if is_sdk_warning(meta) {
+            let admitted = match self.sdk_warnings.lock() {
+                Ok(mut limit) => limit.admit(meta.name(), Instant::now()),
+                Err(_) => Some(0),
+            };
+            match admitted {
+                None => return,
+                Some(0) => {}
+                Some(n) => suppressed = Some(n),
+            }
+        }
         let mut line = Map::new();
         line.insert("timestamp".into(), Value::String(now_rfc3339()));
         line.insert("level".into(), Value::String(meta.level().to_string()));
@@ -103,9 +184,34 @@ impl<S: Subscriber> Layer<S> for JsonLogLayer {
         }
 
         event.record(&mut JsonVisitor(&mut line));
+        if line.get("message").and_then(Value::as_str) == Some("") {
+            line.insert(
+                "message".into(),
+                Value::String(message_of_fields(meta, &line)),
+            );
+        }
+        if let Some(n) = suppressed {
+            line.insert("suppressed".into(), Value::from(n));
+        }
         let mut bytes = serde_json::to_vec(&Value::Object(line)).unwrap_or_default();
         bytes.push(b'\n');
         self.write_line(&bytes);
+    }
+}
+
+/// A message for an event that has none (the SDK's own, which carry a `name` and an
+/// `error` or `reason` field): `"BatchSpanProcessor.ExportError: <error>"`.
+fn message_of_fields(meta: &tracing::Metadata<'_>, line: &Map<String, Value>) -> String {
+    let name = line
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(meta.name());
+    let detail = ["error", "reason"]
+        .iter()
+        .find_map(|key| line.get(*key).and_then(Value::as_str));
+    match detail {
+        Some(detail) => format!("{name}: {detail}"),
+        None => name.to_string(),
     }
 }
 
@@ -203,5 +309,65 @@ mod tests {
         assert_eq!(line["tokens"]["output"], 4);
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
         assert!(line.get("trace_id").is_none());
+    }
+
+    /// The SDK's own events (no message, a `name` and an `error`) get a message.
+    #[test]
+    fn sdk_events_get_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let layer = JsonLogLayer::new(&LogTarget::File(path.clone()), "svc".into()).unwrap();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(
+                name: "BatchSpanProcessor.ExportError",
+                target: "opentelemetry_sdk",
+                name = "BatchSpanProcessor.ExportError",
+                error = "Operation failed: connection refused",
+            );
+            // The same warning again within the minute: held back.
+            tracing::warn!(
+                name: "BatchSpanProcessor.ExportError",
+                target: "opentelemetry_sdk",
+                name = "BatchSpanProcessor.ExportError",
+                error = "Operation failed: connection refused",
+            );
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(
+            lines[0]["message"],
+            "BatchSpanProcessor.ExportError: Operation failed: connection refused"
+        );
+    }
+
+    /// First event written, repeats within the interval held back, then one with the count.
+    #[test]
+    fn rate_limit_counts_what_it_holds_back() {
+        let mut limit = RateLimit::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert_eq!(limit.admit("Export", t0), Some(0));
+        assert_eq!(limit.admit("Export", t0 + Duration::from_secs(5)), None);
+        assert_eq!(limit.admit("Export", t0 + Duration::from_secs(10)), None);
+        assert_eq!(limit.admit("Other", t0 + Duration::from_secs(10)), Some(0));
+        assert_eq!(limit.admit("Export", t0 + Duration::from_secs(61)), Some(2));
+        assert_eq!(limit.admit("Export", t0 + Duration::from_secs(62)), None);
+    }
+
+    /// A file where a directory should be is named as the cause.
+    #[test]
+    fn file_in_the_path_is_not_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hostname");
+        std::fs::write(&file, "x").unwrap();
+        let err = open_append(&file.join("sub/x.log")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{} is not a directory", file.display())
+        );
     }
 }

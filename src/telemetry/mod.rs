@@ -6,20 +6,23 @@
 //! ship OTLP. This module is the only place that touches the SDK; the rest of the program
 //! receives a [`Telemetry`] handle with a tracer and the metric instruments.
 //!
-//! Lifecycle rules that shaped this file:
+//! The shape follows the opentelemetry-otlp examples: one `init_*` function per signal
+//! ([`init_traces`], [`init_metrics`], [`init_logs`]), each taking its exporter, then the
+//! globals and the `tracing` subscriber in [`init`]. Lifecycle rules that shaped it:
 //! * The batch span/log processors and the periodic metric reader each run on their own
 //!   thread, so exporting never runs on — or slows — a chat turn.
-//! * Builder calls beat environment variables in opentelemetry-rust, so we only call
-//!   `with_endpoint`/`with_timeout`/`with_interval` when the user did not set the
-//!   corresponding `OTEL_*` variable.
+//! * Builder calls beat environment variables in opentelemetry-rust, so an interval or
+//!   delay of ours is set only when the user did not set the corresponding `OTEL_*`
+//!   variable; OTLP endpoints and timeouts come resolved from [`otlp`].
 //! * `shutdown()` blocks, and with a black-holed collector each provider waits up to 5 s.
-//!   [`Telemetry::shutdown`] runs the three in parallel on their own threads under one
-//!   deadline, so the program exits on time whatever the collector does.
+//!   [`Telemetry::shutdown`] runs them on a thread of its own under one deadline, so the
+//!   program exits on time whatever the collector does.
 
 pub mod exporters;
 pub mod logs;
 pub mod metrics;
 pub mod names;
+pub mod otlp;
 pub mod propagation;
 pub mod recent;
 pub mod resource;
@@ -32,18 +35,28 @@ use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{noop::NoopTracer, TracerProvider as _};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
-use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{
+    BatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider,
+};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{SdkTracerProvider, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::Resource;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
+use self::exporters::otlp_json::{
+    JsonLines, JsonLogExporter, JsonMetricExporter, JsonSpanExporter,
+};
+use self::exporters::Discard;
 use self::metrics::ChatMetrics;
+use self::otlp::CollectorProbe;
 use self::recent::RecentSpans;
 use self::stats::StatsReader;
-use crate::config::Config;
+use crate::config::{env, Config, ExportTarget};
 
 /// Metric export interval when `OTEL_METRIC_EXPORT_INTERVAL` is unset (the SDK's is 60 s,
 /// too slow for someone watching a dashboard while chatting).
@@ -83,6 +96,8 @@ pub struct Telemetry {
     /// On-demand reader of the same meter the exporter uses, for `/stats`.
     pub stats: Option<StatsReader>,
     providers: Option<Providers>,
+    /// The start-up check that an OTLP collector listens (`None` unless `--export otlp`).
+    collector: Option<CollectorProbe>,
     /// Held while shutting down, so a second caller (the signal watcher racing the main
     /// thread) waits for the first flush to finish instead of exiting under it.
     shutdown_lock: std::sync::Mutex<bool>,
@@ -93,6 +108,107 @@ struct Providers {
     tracer: SdkTracerProvider,
     meter: SdkMeterProvider,
     logger: Option<SdkLoggerProvider>,
+}
+
+impl Providers {
+    /// The three providers over the exporters of one `--export` target. Generic over the
+    /// exporters, so each target hands over its concrete types and no enum forwards calls.
+    fn new(
+        spans: impl SpanExporter + 'static,
+        metrics: impl PushMetricExporter,
+        logs: impl LogExporter + 'static,
+        resource: &Resource,
+        recent: &RecentSpans,
+        stats: &StatsReader,
+    ) -> Providers {
+        Providers {
+            tracer: init_traces(spans, resource.clone(), recent.clone()),
+            meter: init_metrics(metrics, resource.clone(), stats.clone()),
+            logger: Some(init_logs(logs, resource.clone())),
+        }
+    }
+
+    /// The providers for `config.export`.
+    fn for_target(
+        config: &Config,
+        resource: &Resource,
+        recent: &RecentSpans,
+        stats: &StatsReader,
+    ) -> Result<Providers, TelemetryError> {
+        let json = |out: JsonLines| {
+            Providers::new(
+                JsonSpanExporter::new(out.clone()),
+                JsonMetricExporter::new(out.clone()),
+                JsonLogExporter::new(out),
+                resource,
+                recent,
+                stats,
+            )
+        };
+        Ok(match &config.export {
+            ExportTarget::Otlp => {
+                let e = exporters::otlp(&config.otlp)?;
+                Providers::new(e.spans, e.metrics, e.logs, resource, recent, stats)
+            }
+            // All three signals share one file: each line names its signal by its top-level key.
+            ExportTarget::File(path) => json(exporters::open_file(path)?),
+            ExportTarget::Console => json(JsonLines::stderr()),
+            ExportTarget::None => {
+                Providers::new(Discard, Discard, Discard, resource, recent, stats)
+            }
+        })
+    }
+}
+
+/// Traces: a tracer provider with two span processors, the batch one feeding `exporter`
+/// and the in-process buffer behind `/trace`. No `.with_sampler()`: OTEL_TRACES_SAMPLER /
+/// _ARG are read by the SDK's default config.
+pub fn init_traces(
+    exporter: impl SpanExporter + 'static,
+    resource: Resource,
+    recent: RecentSpans,
+) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .with_span_processor(recent)
+        .build()
+}
+
+/// Metrics: a meter provider with two readers, the periodic one feeding `exporter` and a
+/// manual one that `/stats` collects on demand.
+pub fn init_metrics(
+    exporter: impl PushMetricExporter,
+    resource: Resource,
+    stats: StatsReader,
+) -> SdkMeterProvider {
+    let mut reader = PeriodicReader::builder(exporter);
+    if env::var("OTEL_METRIC_EXPORT_INTERVAL").is_none() {
+        reader = reader.with_interval(METRIC_INTERVAL);
+    }
+    SdkMeterProvider::builder()
+        .with_resource(resource)
+        .with_reader(reader.build())
+        .with_reader(stats)
+        .build()
+}
+
+/// Logs: a logger provider with a batch processor feeding `exporter`; the `tracing`
+/// bridge in [`init`] turns events into its log records.
+pub fn init_logs(exporter: impl LogExporter + 'static, resource: Resource) -> SdkLoggerProvider {
+    // BatchConfigBuilder::default() reads OTEL_BLRP_*; the SDK's 1 s delay means an HTTP
+    // export every second of a chat, which showed up as ~10 % more CPU while streaming.
+    let mut batch = BatchConfigBuilder::default();
+    if env::var("OTEL_BLRP_SCHEDULE_DELAY").is_none() {
+        batch = batch.with_scheduled_delay(LOG_EXPORT_DELAY);
+    }
+    let processor = BatchLogProcessor::builder(exporter)
+        .with_batch_config(batch.build())
+        .build();
+    SdkLoggerProvider::builder()
+        .with_resource(resource)
+        .with_log_processor(processor)
+        .build()
 }
 
 fn scope() -> InstrumentationScope {
@@ -114,6 +230,7 @@ impl Telemetry {
             recent: None,
             stats: None,
             providers: None,
+            collector: None,
             shutdown_lock: Default::default(),
         }
     }
@@ -135,20 +252,9 @@ impl Telemetry {
                 meter,
                 logger: None,
             }),
+            collector: None,
             shutdown_lock: Default::default(),
         }
-    }
-
-    /// Adds the `/trace` buffer (it must also be registered on the tracer provider).
-    pub fn with_recent(mut self, recent: RecentSpans) -> Self {
-        self.recent = Some(recent);
-        self
-    }
-
-    /// Adds the `/stats` reader (it must also be registered on the meter provider).
-    pub fn with_stats(mut self, stats: StatsReader) -> Self {
-        self.stats = Some(stats);
-        self
     }
 
     /// Is anything recorded? (Decides whether a trace link is worth printing.)
@@ -156,9 +262,18 @@ impl Telemetry {
         self.providers.is_some()
     }
 
+    /// The start-up probe of the OTLP collector, when telemetry goes over OTLP: its
+    /// [`CollectorProbe::status`] tells the front end, without blocking, whether anything
+    /// listens at [`CollectorProbe::endpoint`] — so it can say once that telemetry stays
+    /// in-process (`/trace`, `/stats`) or suggest `--export file:PATH`.
+    pub fn collector(&self) -> Option<&CollectorProbe> {
+        self.collector.as_ref()
+    }
+
     /// Flushes and shuts down every provider, giving up after `budget`. Returns the names
-    /// of the signals that did not finish in time (their data is lost). Safe to call from
-    /// two threads: the second call waits for the first to finish, then returns.
+    /// of the signals whose shutdown failed or did not finish in time (their data may be
+    /// lost); each is logged at WARN with the reason. Safe to call from two threads: the
+    /// second call waits for the first to finish, then returns.
     pub fn shutdown(&self, budget: Duration) -> Vec<&'static str> {
         let Some(p) = &self.providers else {
             return Vec::new();
@@ -172,76 +287,88 @@ impl Telemetry {
         }
         *done = true;
         let deadline = Instant::now() + budget;
-        let (done_tx, done_rx) = mpsc::channel();
-        let mut pending = vec!["traces", "metrics"];
-        let spawn = |name: &'static str, job: Box<dyn FnOnce() -> String + Send>| {
-            let done_tx = done_tx.clone();
-            // A plain thread, not a tokio task: shutdown blocks, and with gRPC it needs the
-            // runtime's worker threads free to drive the export.
-            std::thread::Builder::new()
-                .name(format!("otel-shutdown-{name}"))
-                .spawn(move || {
-                    let result = job();
-                    let _ = done_tx.send((name, result));
-                })
-                .is_ok()
-        };
-        // Provider handles are cheap clones of an `Arc`; each thread gets its own.
-        let (tracer, meter) = (p.tracer.clone(), p.meter.clone());
-        spawn(
-            "traces",
-            Box::new(move || format!("{:?}", tracer.shutdown_with_timeout(budget))),
-        );
-        spawn(
-            "metrics",
-            Box::new(move || format!("{:?}", meter.shutdown())),
-        );
+
+        // Tracer → logger → meter, the order of the opentelemetry-rust examples. Spans
+        // first: ending the tracer exports the last spans while the other pipelines still
+        // run. Logs next, so the records of the last turn (which point at those spans)
+        // leave before the process does. Metrics last: the meter's final collection then
+        // also counts anything recorded while the other two were shutting down. (The
+        // meter provider ignores its timeout argument; its reader always allows 5 s,
+        // hence the deadline below rather than trusting each call.)
+        type Step = Box<dyn FnOnce(Duration) -> OTelSdkResult + Send>;
+        let mut steps: Vec<(&'static str, Step)> = Vec::new();
+        let tracer = p.tracer.clone();
+        steps.push(("traces", Box::new(move |t| tracer.shutdown_with_timeout(t))));
         if let Some(logger) = p.logger.clone() {
-            pending.push("logs");
-            spawn(
-                "logs",
-                Box::new(move || format!("{:?}", logger.shutdown_with_timeout(budget))),
-            );
+            steps.push(("logs", Box::new(move |t| logger.shutdown_with_timeout(t))));
         }
-        while !pending.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match done_rx.recv_timeout(left) {
-                Ok((name, result)) => {
-                    pending.retain(|n| *n != name);
-                    tracing::debug!(signal = name, result = %result, "telemetry provider shut down");
+        let meter = p.meter.clone();
+        steps.push(("metrics", Box::new(move |t| meter.shutdown_with_timeout(t))));
+
+        let mut pending: Vec<&'static str> = steps.iter().map(|(name, _)| *name).collect();
+        let (done_tx, done_rx) = mpsc::channel();
+        // A plain thread, not a tokio task: shutdown blocks, and with gRPC it needs the
+        // runtime's worker threads free to drive the export.
+        let spawned = std::thread::Builder::new()
+            .name("otel-shutdown".into())
+            .spawn(move || {
+                for (name, step) in steps {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if done_tx.send((name, step(left))).is_err() {
+                        return;
+                    }
                 }
-                Err(_) => break,
+            });
+        let mut failed = Vec::new();
+        let mut failures = Vec::new();
+        if spawned.is_ok() {
+            while !pending.is_empty() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match done_rx.recv_timeout(left) {
+                    Ok((name, result)) => {
+                        pending.retain(|n| *n != name);
+                        if let Err(e) = result {
+                            failed.push(name);
+                            failures.push((name, e.to_string()));
+                        }
+                    }
+                    Err(_) => break,
+                }
             }
+        }
+        // The logger is shut down by now: suppress the bridge (a record sent to it would
+        // only produce the SDK's "emitted after shutdown" warning); the file still gets it.
+        let _quiet = opentelemetry::Context::enter_telemetry_suppressed_scope();
+        for (signal, error) in failures {
+            tracing::warn!(
+                target: "telemetry::shutdown",
+                signal,
+                error = %error,
+                "telemetry provider {signal} failed to shut down: {error}"
+            );
         }
         if !pending.is_empty() {
             tracing::warn!(
+                target: "telemetry::shutdown",
                 signals = ?pending,
                 budget_ms = budget.as_millis() as u64,
-                "telemetry not flushed in time; the collector may be unreachable"
+                "telemetry not flushed in time ({}); the collector may be unreachable",
+                pending.join(", ")
             );
         }
-        pending
+        failed.extend(pending);
+        failed
     }
 }
 
 /// Installs the SDK (unless telemetry is off) and the `tracing` subscriber.
 /// Must run inside a tokio runtime: the gRPC exporter spawns its connection task on it.
 pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
-    init_with(config, |builder| builder)
-}
-
-/// Like [`init`], with a hook to add span processors (for example an in-process one that
-/// keeps recent spans for display) before the tracer provider is built.
-pub fn init_with(
-    config: &Config,
-    customize: impl FnOnce(TracerProviderBuilder) -> TracerProviderBuilder,
-) -> Result<Telemetry, TelemetryError> {
     // Propagators are independent of the SDK switch (spec: OTEL_SDK_DISABLED leaves them on),
     // and the default global propagator is a no-op that would send no `traceparent`.
     global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let resource = resource::build(env);
+    let resource = resource::build(env::var);
     let service = resource::service_name(&resource);
 
     let json_layer = logs::JsonLogLayer::new(&config.log_target, service).map_err(|source| {
@@ -263,48 +390,12 @@ pub fn init_with(
         return Ok(Telemetry::disabled());
     }
 
-    let exporters::Exporters {
-        spans,
-        metrics: metric_exporter,
-        logs: log_exporter,
-    } = exporters::build(config)?;
-
-    // No `.with_sampler()`: OTEL_TRACES_SAMPLER / _ARG are read by the SDK's default config.
-    // Two span processors see every span: the batch one feeding the exporter, and the
-    // in-process buffer behind `/trace`.
     let recent = RecentSpans::new();
-    let builder = SdkTracerProvider::builder()
-        .with_resource(resource.clone())
-        .with_batch_exporter(spans)
-        .with_span_processor(recent.clone());
-    let tracer_provider = customize(builder).build();
-
-    let mut reader = PeriodicReader::builder(metric_exporter);
-    if env("OTEL_METRIC_EXPORT_INTERVAL").is_none() {
-        reader = reader.with_interval(METRIC_INTERVAL);
-    }
-    // Two readers on one meter provider: the periodic one feeding the exporter, and a
-    // manual one that `/stats` collects on demand.
     let stats = StatsReader::new();
-    let meter_provider = SdkMeterProvider::builder()
-        .with_resource(resource.clone())
-        .with_reader(reader.build())
-        .with_reader(stats.clone())
-        .build();
-
-    // BatchConfigBuilder::default() reads OTEL_BLRP_*; the SDK's 1 s delay means an HTTP
-    // export every second of a chat, which showed up as ~10 % more CPU while streaming.
-    let mut log_batch = BatchConfigBuilder::default();
-    if env("OTEL_BLRP_SCHEDULE_DELAY").is_none() {
-        log_batch = log_batch.with_scheduled_delay(LOG_EXPORT_DELAY);
-    }
-    let log_processor = BatchLogProcessor::builder(log_exporter)
-        .with_batch_config(log_batch.build())
-        .build();
-    let logger_provider = SdkLoggerProvider::builder()
-        .with_resource(resource)
-        .with_log_processor(log_processor)
-        .build();
+    let providers = Providers::for_target(config, &resource, &recent, &stats)?;
+    let collector = (config.export == ExportTarget::Otlp)
+        .then(|| CollectorProbe::start(config.otlp.traces.endpoint.clone()));
+    let (tracer_provider, meter_provider) = (providers.tracer.clone(), providers.meter.clone());
 
     // Globals, so any library instrumented with the OTel API reports into the same pipeline.
     global::set_tracer_provider(tracer_provider.clone());
@@ -320,8 +411,9 @@ pub fn init_with(
             tracing_subscriber::filter::Targets::new()
                 .with_target("chatbot_otel", tracing::Level::TRACE),
         );
-    let log_bridge = OpenTelemetryTracingBridge::new(&logger_provider)
-        .with_filter(logs::bridge_filter(config.log_level));
+    let log_bridge = providers.logger.as_ref().map(|logger| {
+        OpenTelemetryTracingBridge::new(logger).with_filter(logs::bridge_filter(config.log_level))
+    });
     tracing_subscriber::registry()
         .with(json_layer)
         .with(log_bridge)
@@ -335,11 +427,8 @@ pub fn init_with(
         metrics,
         recent: Some(recent),
         stats: Some(stats),
-        providers: Some(Providers {
-            tracer: tracer_provider,
-            meter: meter_provider,
-            logger: Some(logger_provider),
-        }),
+        providers: Some(providers),
+        collector,
         shutdown_lock: Default::default(),
     })
 }

@@ -19,7 +19,8 @@ use opentelemetry_sdk::Resource;
 
 use super::names::DEFAULT_SERVICE_NAME;
 
-/// Builds the Resource from defaults and the `OTEL_*` environment.
+/// Builds the Resource from defaults and the `OTEL_*` environment. `env` must treat empty
+/// variables as unset (`config::env::var` does), as the spec asks.
 pub fn build(env: impl Fn(&str) -> Option<String>) -> Resource {
     let mut defaults = vec![
         KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
@@ -28,7 +29,7 @@ pub fn build(env: impl Fn(&str) -> Option<String>) -> Resource {
             gethostname::gethostname().to_string_lossy().into_owned(),
         ),
     ];
-    if let Some(environment) = env("DEPLOYMENT_ENVIRONMENT").filter(|v| !v.is_empty()) {
+    if let Some(environment) = env("DEPLOYMENT_ENVIRONMENT") {
         defaults.push(KeyValue::new("deployment.environment", environment));
     }
     let detectors: [Box<dyn ResourceDetector>; 2] = [
@@ -41,7 +42,7 @@ pub fn build(env: impl Fn(&str) -> Option<String>) -> Resource {
         .with_service_name(DEFAULT_SERVICE_NAME)
         .with_attributes(defaults)
         .with_detectors(&detectors);
-    if let Some(name) = env("OTEL_SERVICE_NAME").filter(|v| !v.trim().is_empty()) {
+    if let Some(name) = env("OTEL_SERVICE_NAME") {
         builder = builder.with_service_name(name.trim().to_string());
     }
     builder.build()

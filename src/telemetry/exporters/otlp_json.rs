@@ -22,7 +22,7 @@
 //! lines from the three exporter threads never interleave.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -69,10 +69,7 @@ impl JsonLines {
     /// Opens `path` for appending (creating it and its directory if needed). Fails now, at
     /// start-up, if the file cannot be written, rather than at the first export.
     pub fn open(path: &Path) -> io::Result<JsonLines> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = crate::telemetry::logs::open_append(path)?;
         Ok(JsonLines {
             sink: Arc::new(Sink::File {
                 path: path.to_path_buf(),

@@ -1,0 +1,108 @@
+//! Typed parsers for the values clap reads, with the defaults they fall back to.
+//!
+//! Each parser returns the *reason* a value is refused, with an example of a good one;
+//! clap prefixes the value and the flag, and [`super::Config::from_args`] adds the
+//! environment variable when that is where the value came from.
+
+use std::time::Duration;
+
+use url::Url;
+
+pub(crate) const DEFAULT_OLLAMA_URL: &str = "http://localhost:11434";
+pub(crate) const DEFAULT_MODEL: &str = "llama3.1:8b";
+pub(crate) const DEFAULT_TEMPERATURE: f64 = 0.7;
+pub(crate) const DEFAULT_JAEGER_UI_URL: &str = "http://localhost:16686";
+
+/// A model name as Ollama spells it: not empty, no whitespace.
+pub(crate) fn parse_model(raw: &str) -> Result<String, String> {
+    if raw.trim().is_empty() || raw.chars().any(char::is_whitespace) {
+        return Err("expected a model name such as llama3.1:8b".into());
+    }
+    Ok(raw.to_string())
+}
+
+/// A sampling temperature from 0 to 2 (`--temperature`, and `/set temperature` at the prompt).
+pub(crate) fn parse_temperature(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(t) if (0.0..=2.0).contains(&t) => Ok(t),
+        _ => Err("expected a number from 0 to 2".into()),
+    }
+}
+
+/// `--think [LEVEL]`: the values Ollama accepts (`max` on current servers).
+pub(crate) fn parse_think(raw: &str) -> Result<crate::ollama::wire::Think, String> {
+    crate::ollama::wire::Think::parse(raw)
+        .ok_or_else(|| "expected true, false, low, medium, high or max".to_string())
+}
+
+/// A positive number of seconds (`--timeout`, `OLLAMA_TIMEOUT`).
+pub(crate) fn parse_timeout(raw: &str) -> Result<Duration, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err("expected a positive number of seconds".into()),
+    }
+}
+
+/// An absolute http(s) URL.
+pub(crate) fn parse_http_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http:// or https:// URL".into());
+    }
+    Ok(url)
+}
+
+/// `--otlp-endpoint`: an http(s) URL, with an example in the error.
+pub(crate) fn parse_otlp_endpoint(raw: &str) -> Result<Url, String> {
+    parse_http_url(raw)
+        .map_err(|_| "expected an http:// or https:// URL, e.g. http://localhost:4318".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only 0 to 2 is a temperature; the reason names the range.
+    #[test]
+    fn temperature_range() {
+        assert_eq!(parse_temperature(" 1.5 "), Ok(1.5));
+        assert_eq!(parse_temperature("0"), Ok(0.0));
+        for bad in ["hot", "-0.1", "2.01", "NaN"] {
+            assert!(
+                parse_temperature(bad).unwrap_err().contains("0 to 2"),
+                "{bad}"
+            );
+        }
+    }
+
+    /// Timeouts are positive, finite seconds; fractions are kept.
+    #[test]
+    fn timeout_values() {
+        assert_eq!(parse_timeout("0.5"), Ok(Duration::from_millis(500)));
+        for bad in ["0", "-1", "soon", "inf"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A model name has no whitespace.
+    #[test]
+    fn model_names() {
+        assert_eq!(parse_model("qwen3:0.6b").as_deref(), Ok("qwen3:0.6b"));
+        assert!(parse_model("").is_err());
+        assert!(parse_model("llama 3").is_err());
+    }
+
+    /// Only absolute http(s) URLs with a host pass.
+    #[test]
+    fn http_urls() {
+        assert!(parse_http_url("https://h:1/p").is_ok());
+        for bad in ["not a url", "ftp://h", "localhost:4318", "http://"] {
+            assert!(parse_http_url(bad).is_err(), "{bad}");
+        }
+        assert!(parse_otlp_endpoint("garbage")
+            .unwrap_err()
+            .contains("http://localhost:4318"));
+    }
+}
