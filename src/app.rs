@@ -25,7 +25,7 @@ const EXIT_CONFIG: u8 = 2;
 
 /// Runs the program and returns its exit code.
 pub fn run() -> ExitCode {
-    let (command, config) = match Config::from_args(std::env::args_os()) {
+    let (command, mut config) = match Config::from_args(std::env::args_os()) {
         Ok(parsed) => parsed,
         Err(ArgsError::Info(help)) => {
             // --help and --version.
@@ -47,6 +47,24 @@ pub fn run() -> ExitCode {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    // `--demo`: the built-in model answers on a loopback port, for as long as we run.
+    let _demo = if config.demo {
+        match runtime.block_on(crate::demo::start(&config.model)) {
+            Ok(server) => {
+                config.ollama_url = url::Url::parse(&server.url()).expect("a loopback URL");
+                crate::repl::out::stderr_line(&crate::demo::banner(&server.url()));
+                Some(server)
+            }
+            Err(e) => {
+                crate::repl::out::stderr_line(&format!(
+                    "error: cannot start the demo model on a loopback port: {e}"
+                ));
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
     };
     // `chatbot-otel doctor`: checks and exits; it sets up no telemetry of its own.
     if doctor {

@@ -126,7 +126,7 @@ pub(crate) fn run(runtime: &Runtime, config: &Config) -> u8 {
 /// URL rules, reverse-proxy prefix included), with a short deadline.
 async fn check_ollama(client: &OllamaClient) -> Check {
     let shown = client.base_url().as_str().trim_end_matches('/').to_string();
-    let fix_start = "start it with `ollama serve` (or `docker compose up -d ollama`), or point --ollama-url / OLLAMA_HOST at it";
+    let fix_start = "start it with `ollama serve` (or `docker compose up -d ollama`), or point --ollama-url / OLLAMA_HOST at it; to try everything without Ollama, use --demo";
     let fix_url = "check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)";
     match client.version(OLLAMA_TIMEOUT).await {
         Ok(version) => Check::Ok(format!("Ollama at {shown} answers, version {version}")),
@@ -292,7 +292,7 @@ fn send_test_span(exporter: impl SpanExporter + 'static) -> Result<String, Strin
     // A tracer provider of its own, with the chat's Resource, a batch processor (as the chat
     // uses) and an always-on sampler: doctor tests the pipeline, not OTEL_TRACES_SAMPLER.
     let provider = SdkTracerProvider::builder()
-        .with_resource(resource::build(crate::config::env::var))
+        .with_resource(resource::build(crate::config::env::var, false))
         .with_sampler(Sampler::AlwaysOn)
         .with_batch_exporter(recorder)
         .build();

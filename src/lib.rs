@@ -18,6 +18,7 @@
 pub mod app;
 pub mod chat;
 pub mod config;
+pub mod demo;
 pub mod doctor;
 pub mod ollama;
 pub mod repl;

@@ -89,6 +89,10 @@ pub struct Cli {
           action = clap::ArgAction::Append)]
     pub options: Vec<String>,
 
+    /// Chat with the built-in demo model (a fake Ollama on a loopback port that answers "You said: …"): try the chat, /trace and /stats with nothing installed
+    #[arg(long, global = true)]
+    pub demo: bool,
+
     /// Do not word-wrap replies on a terminal
     #[arg(long, global = true)]
     pub nowordwrap: bool,

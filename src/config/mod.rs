@@ -83,6 +83,8 @@ pub struct Config {
     pub options: ChatOptions,
     /// Word-wrap replies on a terminal (`--nowordwrap` turns it off).
     pub wordwrap: bool,
+    /// `--demo`: the built-in demo model answers instead of Ollama (see `crate::demo`).
+    pub demo: bool,
     /// Warnings to show once at start-up (a value we ignored, with the reason).
     pub warnings: Vec<String>,
     /// Every setting with its origin, in display order.
@@ -324,6 +326,7 @@ impl Config {
             show_thinking: !cli.hidethinking,
             options,
             wordwrap: !cli.nowordwrap,
+            demo: cli.demo,
             warnings,
             settings,
         })

@@ -143,7 +143,7 @@ impl OllamaError {
     pub fn user_message(&self) -> String {
         match self {
             OllamaError::Connect { url, .. } => format!(
-                "Cannot reach Ollama at {url}. Start it with `ollama serve` (or point --ollama-url / OLLAMA_HOST at it), then send your message again."
+                "Cannot reach Ollama at {url}. Start it with `ollama serve` (or point --ollama-url / OLLAMA_HOST at it), then send your message again; or restart with --demo to try the built-in model."
             ),
             OllamaError::Timeout { after } => format!(
                 "Ollama did not answer within {} s. The model may still be loading; try again, or raise --timeout.",

@@ -184,8 +184,13 @@ impl<'a> Repl<'a> {
                 self.session.temperature()
             ),
             format!(
-                "Ollama:      {}",
-                crate::text::redacted_url(&self.config.ollama_url).trim_end_matches('/')
+                "Ollama:      {}{}",
+                crate::text::redacted_url(&self.config.ollama_url).trim_end_matches('/'),
+                if self.config.demo {
+                    " (the built-in demo model, --demo)"
+                } else {
+                    ""
+                }
             ),
             format!("Telemetry:   {telemetry}"),
             format!(
@@ -302,7 +307,7 @@ pub(crate) async fn preflight(session: &ChatSession, timeout: Duration) -> Optio
             timeout.as_secs_f64()
         )),
         Err(OllamaError::Connect { .. }) => Some(format!(
-            "Ollama is not running at {url}; start it with `ollama serve` (or set OLLAMA_HOST)"
+            "Ollama is not running at {url}; start it with `ollama serve` (or set OLLAMA_HOST), or try the built-in demo model with --demo"
         )),
         Err(e) => Some(e.user_message()),
     }

@@ -368,7 +368,7 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
     // and the default global propagator is a no-op that would send no `traceparent`.
     global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let resource = resource::build(env::var);
+    let resource = resource::build(env::var, config.demo);
     let service = resource::service_name(&resource);
 
     let json_layer = logs::JsonLogLayer::new(&config.log_target, service).map_err(|source| {

@@ -51,6 +51,8 @@ pub mod event {
 /// Attribute keys (span attributes, and metric attributes where noted).
 pub mod attr {
     // --- this project's own keys -------------------------------------------------------
+    /// Resource attribute: `true` when the replies come from the built-in demo model.
+    pub const CHATBOT_DEMO: &str = "chatbot.demo";
     /// 1-based number of the turn within this session.
     pub const CHAT_TURN: &str = "chat.turn";
     pub const LLM_MODEL: &str = "llm.model";

@@ -20,8 +20,10 @@ use opentelemetry_sdk::Resource;
 use super::names::DEFAULT_SERVICE_NAME;
 
 /// Builds the Resource from defaults and the `OTEL_*` environment. `env` must treat empty
-/// variables as unset (`config::env::var` does), as the spec asks.
-pub fn build(env: impl Fn(&str) -> Option<String>) -> Resource {
+/// variables as unset (`config::env::var` does), as the spec asks. `demo` marks telemetry
+/// from the built-in demo model (`chatbot.demo=true`), so a backend never mistakes it for
+/// a real model's.
+pub fn build(env: impl Fn(&str) -> Option<String>, demo: bool) -> Resource {
     let mut defaults = vec![
         KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
         KeyValue::new(
@@ -29,6 +31,9 @@ pub fn build(env: impl Fn(&str) -> Option<String>) -> Resource {
             gethostname::gethostname().to_string_lossy().into_owned(),
         ),
     ];
+    if demo {
+        defaults.push(KeyValue::new(super::names::attr::CHATBOT_DEMO, true));
+    }
     if let Some(environment) = env("DEPLOYMENT_ENVIRONMENT") {
         defaults.push(KeyValue::new("deployment.environment", environment));
     }
