@@ -34,12 +34,19 @@ impl Signals {
         let (quit_tx, quit_rx) = watch::channel(None);
         let busy = Arc::new(AtomicBool::new(false));
         let turn_running = busy.clone();
-        rt.spawn(async move {
-            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+        // The handlers are registered here, before `install` returns — not inside the
+        // task, which may first run after the first turn has started: a signal in that gap
+        // would take the default action and kill the process with nothing flushed.
+        let handlers = {
+            let _inside = rt.enter();
+            (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::hangup()),
                 signal(SignalKind::interrupt()),
-            ) else {
+            )
+        };
+        rt.spawn(async move {
+            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = handlers else {
                 return;
             };
             // Exit codes follow the shell convention: 128 + signal number.
