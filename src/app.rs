@@ -35,6 +35,12 @@ pub fn run() -> ExitCode {
         Err(ArgsError::Invalid(e)) => return config_error(&e.to_string()),
     };
     let doctor = command == Some(Command::Doctor);
+    // `--resume NAME` / `--continue`: read the saved conversation before anything starts,
+    // so a missing or unreadable one is a one-line configuration error.
+    let resumed = match resume(&config) {
+        Ok(resumed) => resumed,
+        Err(e) => return config_error(&e.to_string()),
+    };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -91,11 +97,14 @@ pub fn run() -> ExitCode {
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
-    tracing::info!(
-        name: "chatbot_started",
-        model = %config.model,
-        ollama = %crate::text::redacted_url(&config.ollama_url),
-        telemetry = telemetry.enabled(),
+    // Log events with namespaced names and attributes (the JSON file shows them under the
+    // original example's flat names: `names::log::FILE_NAMES`).
+    tracing::event!(
+        name: "chatbot.started",
+        tracing::Level::INFO,
+        gen_ai.request.model = %config.model,
+        chatbot.ollama.url = %crate::text::redacted_url(&config.ollama_url),
+        chatbot.telemetry.enabled = telemetry.enabled(),
         "chatbot-otel started"
     );
 
@@ -110,6 +119,15 @@ pub fn run() -> ExitCode {
     );
     session.set_options(config.options.clone());
     session.set_think(config.think);
+    if let Some((name, saved)) = resumed {
+        let turns = saved.turns();
+        session.restore(saved);
+        crate::repl::out::stderr_line(&format!(
+            "Resumed '{name}': {turns} turn(s) with {}, conversation {}",
+            session.model(),
+            session.conversation_id()
+        ));
+    }
     // Turns run on a current-thread runtime driven by the main thread itself: the socket
     // is read on the thread that prints, so a streamed chunk costs one wake-up instead of a
     // hand-over between threads (measured: 4× less CPU per chunk, see BENCHMARKS.md). The
@@ -131,12 +149,33 @@ pub fn run() -> ExitCode {
         piped::run(&chat_runtime, &mut session, &config, &signals)
     };
 
-    tracing::info!(name: "chatbot_exiting", turns = session.turns(), "chatbot-otel exiting");
+    tracing::event!(
+        name: "chatbot.exiting",
+        tracing::Level::INFO,
+        chat.turns = session.turns(),
+        "chatbot-otel exiting"
+    );
     telemetry.shutdown(FLUSH_BUDGET);
     // Don't wait for runtime tasks (a stuck export, the signal watcher) on the way out.
     chat_runtime.shutdown_background();
     runtime.shutdown_background();
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// The conversation `--resume`/`--continue` names, if any.
+fn resume(
+    config: &Config,
+) -> Result<Option<(String, crate::chat::sessions::Saved)>, crate::chat::sessions::SessionError> {
+    use crate::chat::sessions::{SessionError, Store};
+    use crate::config::Resume;
+    let Some(resume) = &config.resume else {
+        return Ok(None);
+    };
+    let store = Store::new(config.sessions_dir.clone().ok_or(SessionError::NoneSaved)?);
+    match resume {
+        Resume::Named(name) => Ok(Some((name.clone(), store.load(name)?))),
+        Resume::Latest => store.latest().map(Some),
+    }
 }
 
 fn config_error(message: &str) -> ExitCode {

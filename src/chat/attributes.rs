@@ -62,22 +62,27 @@ pub(super) fn request_parameters(options: &ChatOptions, think: Option<Think>) ->
 
 /// The original Python example's names for facts the GenAI and HTTP conventions name
 /// today. Each span sets the convention's key; this adds the alias for every key in
-/// `attributes` that has one, so the mapping lives here and nowhere else.
-pub(super) fn with_legacy_aliases(mut attributes: Vec<KeyValue>) -> Vec<KeyValue> {
+/// `attributes` that has one, so the mapping lives here and nowhere else. The pre-1.20
+/// HTTP names are the HTTP conventions' own deprecated ones: only with `http_dup`
+/// (`OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`), as their migration plan says.
+pub(super) fn with_legacy_aliases(mut attributes: Vec<KeyValue>, http_dup: bool) -> Vec<KeyValue> {
     const ALIASES: &[(&str, &str)] = &[
         (attr::GEN_AI_REQUEST_MODEL, attr::LLM_MODEL),
         (attr::GEN_AI_REQUEST_TEMPERATURE, attr::LLM_TEMPERATURE),
         (attr::GEN_AI_USAGE_INPUT_TOKENS, attr::LLM_TOKENS_INPUT),
         (attr::GEN_AI_USAGE_OUTPUT_TOKENS, attr::LLM_TOKENS_OUTPUT),
+    ];
+    const HTTP_DUP: &[(&str, &str)] = &[
         (attr::HTTP_REQUEST_METHOD, attr::HTTP_METHOD_OLD),
         (attr::URL_FULL, attr::HTTP_URL_OLD),
         (attr::HTTP_RESPONSE_STATUS_CODE, attr::HTTP_STATUS_CODE_OLD),
     ];
     let mut aliases = Vec::new();
     let mut tokens = (None, None);
+    let http: &[(&str, &str)] = if http_dup { HTTP_DUP } else { &[] };
     for kv in &attributes {
         let key = kv.key.as_str();
-        if let Some((_, alias)) = ALIASES.iter().find(|(from, _)| *from == key) {
+        if let Some((_, alias)) = ALIASES.iter().chain(http).find(|(from, _)| *from == key) {
             aliases.push(KeyValue::new(*alias, kv.value.clone()));
         }
         match (key, &kv.value) {
@@ -175,14 +180,26 @@ mod tests {
     /// Aliases mirror their convention key, and the token total is the sum.
     #[test]
     fn legacy_aliases_mirror_convention_keys() {
-        let a = with_legacy_aliases(vec![
-            KeyValue::new(attr::GEN_AI_REQUEST_MODEL, "m"),
-            KeyValue::new(attr::GEN_AI_USAGE_INPUT_TOKENS, 3_i64),
-            KeyValue::new(attr::GEN_AI_USAGE_OUTPUT_TOKENS, 4_i64),
-        ]);
+        let a = with_legacy_aliases(
+            vec![
+                KeyValue::new(attr::GEN_AI_REQUEST_MODEL, "m"),
+                KeyValue::new(attr::GEN_AI_USAGE_INPUT_TOKENS, 3_i64),
+                KeyValue::new(attr::GEN_AI_USAGE_OUTPUT_TOKENS, 4_i64),
+                KeyValue::new(attr::URL_FULL, "http://h/api/chat"),
+            ],
+            false,
+        );
         assert_eq!(find(&a, attr::LLM_MODEL), Some(&Value::from("m")));
         assert_eq!(find(&a, attr::LLM_TOKENS_INPUT), Some(&Value::I64(3)));
         assert_eq!(find(&a, attr::LLM_TOKENS_TOTAL), Some(&Value::I64(7)));
-        assert_eq!(find(&a, attr::HTTP_URL_OLD), None);
+        assert_eq!(find(&a, attr::HTTP_URL_OLD), None, "only with http/dup");
+        let a = with_legacy_aliases(
+            vec![KeyValue::new(attr::URL_FULL, "http://h/api/chat")],
+            true,
+        );
+        assert_eq!(
+            find(&a, attr::HTTP_URL_OLD),
+            Some(&Value::from("http://h/api/chat"))
+        );
     }
 }

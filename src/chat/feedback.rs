@@ -63,11 +63,16 @@ pub fn record(
     comment: Option<&str>,
     target: SpanContext,
     capture_content: bool,
+    conversation_id: &str,
 ) -> SpanContext {
     let tracer = &telemetry.tracer;
     let mut attributes = vec![
         KeyValue::new(attr::FEEDBACK_RATING, rating.as_str()),
         KeyValue::new(attr::LLM_MODEL, model.to_string()),
+        // The conversation the rated reply belongs to (this session's, even for a
+        // `--trace` link to an earlier session's turn: the feedback is given here).
+        KeyValue::new(attr::GEN_AI_CONVERSATION_ID, conversation_id.to_string()),
+        KeyValue::new(attr::SESSION_ID, conversation_id.to_string()),
     ];
     if let (Some(text), true) = (comment, capture_content) {
         attributes.push(KeyValue::new(attr::FEEDBACK_COMMENT, truncate(text, 1024)));

@@ -7,9 +7,11 @@
 //! instrumented request itself lives in [`turn`].
 
 mod attributes;
+pub mod capture;
 pub mod feedback;
 pub mod parameters;
 pub mod reply;
+pub mod sessions;
 pub mod turn;
 
 pub use reply::ReplySink;
@@ -59,6 +61,15 @@ pub struct ChatSession {
     capture_content: bool,
     /// The root span of each turn, by turn number − 1 (`None` when nothing was recorded).
     roots: Vec<Option<SpanContext>>,
+    /// `gen_ai.conversation.id` and `session.id` of every span: one id per conversation,
+    /// so a backend shows its turns together. We own the history, so we make the id (a
+    /// random UUID); `/clear` starts a new conversation, `/load` resumes a saved one's.
+    conversation_id: String,
+}
+
+/// A new conversation id.
+pub fn new_conversation_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 impl ChatSession {
@@ -84,6 +95,36 @@ impl ChatSession {
             turns: 0,
             capture_content,
             roots: Vec::new(),
+            conversation_id: new_conversation_id(),
+        }
+    }
+
+    /// The id that ties this conversation's turns together in telemetry.
+    pub fn conversation_id(&self) -> &str {
+        &self.conversation_id
+    }
+
+    /// Continues a saved conversation: its id, history and settings.
+    pub fn restore(&mut self, saved: sessions::Saved) {
+        self.conversation_id = saved.conversation_id;
+        self.model = saved.model;
+        self.system_prompt = saved.system_prompt;
+        self.options = saved.options;
+        self.think = saved.think;
+        self.history = saved.messages;
+    }
+
+    /// What `/save` writes: the conversation and the settings that shaped it.
+    pub fn to_saved(&self) -> sessions::Saved {
+        sessions::Saved {
+            format_version: sessions::FORMAT_VERSION,
+            conversation_id: self.conversation_id.clone(),
+            saved_at: sessions::now(),
+            model: self.model.clone(),
+            system_prompt: self.system_prompt.clone(),
+            options: self.options.clone(),
+            think: self.think,
+            messages: self.history.clone(),
         }
     }
 
@@ -109,6 +150,7 @@ impl ChatSession {
             model: &self.model,
             options: &self.options,
             think: self.think,
+            conversation_id: &self.conversation_id,
             number: self.turns,
             capture_content: self.capture_content,
         };
@@ -183,9 +225,11 @@ impl ChatSession {
         self.system_prompt = system;
     }
 
-    /// Forgets the conversation (thinking included) but keeps the system prompt.
+    /// Forgets the conversation (thinking included) but keeps the system prompt; what
+    /// follows is a new conversation, with a new id.
     pub fn clear(&mut self) {
         self.history.clear();
+        self.conversation_id = new_conversation_id();
     }
 
     /// The user/assistant messages exchanged so far.
@@ -224,6 +268,7 @@ impl ChatSession {
             comment,
             target,
             self.capture_content,
+            &self.conversation_id,
         ))
     }
 

@@ -43,6 +43,7 @@ use opentelemetry::trace::{FutureExt, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue};
 
 use super::attributes::{finish_reasons, request_parameters, with_legacy_aliases};
+use super::capture;
 use super::reply::ReplySink;
 use super::TurnReport;
 use crate::ollama::wire::{ChatOptions, ChatRequest, Message, ServerMetrics, Think};
@@ -67,6 +68,8 @@ pub(crate) struct Turn<'a> {
     pub options: &'a ChatOptions,
     /// `None`: no `think` field is sent and the server decides.
     pub think: Option<Think>,
+    /// `gen_ai.conversation.id` / `session.id` of every span of the turn.
+    pub conversation_id: &'a str,
     pub number: u64,
     pub capture_content: bool,
 }
@@ -182,8 +185,11 @@ impl Turn<'_> {
             KeyValue::new(attr::CHAT_TURN, self.number as i64),
             KeyValue::new(attr::LLM_MODEL, self.model.to_string()),
         ];
+        attributes.extend(self.conversation());
         if let Some(text) = &captured_prompt {
             attributes.push(KeyValue::new(attr::LLM_PROMPT, text.clone()));
+            // OpenInference's name, which Phoenix's and Langfuse's session views display.
+            attributes.push(KeyValue::new(attr::INPUT_VALUE, text.clone()));
         }
         let root = tracer
             .span_builder(span::CHAT_INTERACTION)
@@ -218,6 +224,12 @@ impl Turn<'_> {
 
         self.log_interaction(&turn_cx, &outcome, duration);
 
+        if self.capture_content && outcome.ending.completion().is_some() {
+            turn_cx.span().set_attribute(KeyValue::new(
+                attr::OUTPUT_VALUE,
+                truncate(&outcome.reply, MAX_CAPTURED_CHARS),
+            ));
+        }
         // Close the root last: a span's duration should cover its children.
         end_span(&turn_cx, &outcome.ending, Place::Ancestor);
         let sc = turn_cx.span().span_context().clone();
@@ -261,13 +273,22 @@ impl Turn<'_> {
             KeyValue::new(attr::GEN_AI_REQUEST_STREAM, true),
         ];
         attributes.extend(request_parameters(self.options, self.think));
+        attributes.extend(self.conversation());
+        attributes.push(KeyValue::new(
+            attr::CHAT_MESSAGES_SENT,
+            messages.len() as i64,
+        ));
         if let Some(text) = captured_prompt {
             attributes.push(KeyValue::new(attr::LLM_PROMPT, text));
+            // The conversation as sent, newest messages first to survive the byte budget.
+            let (json, captured) = capture::input_messages(messages);
+            attributes.push(KeyValue::new(attr::GEN_AI_INPUT_MESSAGES, json));
+            attributes.push(KeyValue::new(attr::CHAT_MESSAGES_CAPTURED, captured as i64));
         }
         let generate = tracer
             .span_builder(span::GENERATE_RESPONSE)
             .with_kind(SpanKind::Client)
-            .with_attributes(with_legacy_aliases(attributes))
+            .with_attributes(self.aliased(attributes))
             .start_with_context(tracer, turn_cx);
         let gen_cx = turn_cx.with_span(generate);
 
@@ -308,6 +329,13 @@ impl Turn<'_> {
                         attr::LLM_RESPONSE,
                         truncate(&outcome.reply, MAX_CAPTURED_CHARS),
                     ));
+                    let reply =
+                        Message::assistant(outcome.reply.clone(), Some(outcome.thinking.clone()));
+                    let finish = capture::finish_reason(c.done_reason.as_deref(), false);
+                    attributes.push(KeyValue::new(
+                        attr::GEN_AI_OUTPUT_MESSAGES,
+                        capture::output_messages(&reply, finish),
+                    ));
                 }
             }
             // GenAI conventions: a call that broke records `error` as its finish reason.
@@ -321,9 +349,7 @@ impl Turn<'_> {
                 truncate(&outcome.thinking, MAX_CAPTURED_CHARS),
             ));
         }
-        gen_cx
-            .span()
-            .set_attributes(with_legacy_aliases(attributes));
+        gen_cx.span().set_attributes(self.aliased(attributes));
         end_span(&gen_cx, &outcome.ending, Place::Ancestor);
         outcome
     }
@@ -344,13 +370,20 @@ impl Turn<'_> {
         let request = tracer
             .span_builder(span::OLLAMA_REQUEST)
             .with_kind(SpanKind::Client)
-            .with_attributes(with_legacy_aliases(vec![
-                KeyValue::new(attr::HTTP_REQUEST_METHOD, "POST"),
-                // Never a password on a span: `url.full` is redacted as the conventions say.
-                KeyValue::new(attr::URL_FULL, redacted_url(&self.client.chat_url())),
-                KeyValue::new(attr::SERVER_ADDRESS, address),
-                KeyValue::new(attr::SERVER_PORT, i64::from(port)),
-            ]))
+            .with_attributes(
+                self.aliased(
+                    [
+                        KeyValue::new(attr::HTTP_REQUEST_METHOD, "POST"),
+                        // Never a password on a span: `url.full` is redacted as the conventions say.
+                        KeyValue::new(attr::URL_FULL, redacted_url(&self.client.chat_url())),
+                        KeyValue::new(attr::SERVER_ADDRESS, address),
+                        KeyValue::new(attr::SERVER_PORT, i64::from(port)),
+                    ]
+                    .into_iter()
+                    .chain(self.conversation())
+                    .collect(),
+                ),
+            )
             .start_with_context(tracer, gen_cx);
         let request_cx = gen_cx.with_span(request);
 
@@ -385,7 +418,7 @@ impl Turn<'_> {
         if let Some(code) = status_code {
             request_cx
                 .span()
-                .set_attributes(with_legacy_aliases(vec![KeyValue::new(
+                .set_attributes(self.aliased(vec![KeyValue::new(
                     attr::HTTP_RESPONSE_STATUS_CODE,
                     i64::from(code),
                 )]));
@@ -411,6 +444,7 @@ impl Turn<'_> {
         let processing = tracer
             .span_builder(span::PROCESS_STREAMING_RESPONSE)
             .with_kind(SpanKind::Internal)
+            .with_attributes(self.conversation())
             .start_with_context(tracer, gen_cx);
         let stream_cx = gen_cx.with_span(processing);
         let mut outcome = StreamOutcome::without_stream(Ending::Cancelled);
@@ -527,6 +561,24 @@ impl Turn<'_> {
         outcome
     }
 
+    /// `gen_ai.conversation.id` and `session.id`, on every span of the turn: backends
+    /// group a conversation's traces by one or the other.
+    fn conversation(&self) -> [KeyValue; 2] {
+        [
+            KeyValue::new(
+                attr::GEN_AI_CONVERSATION_ID,
+                self.conversation_id.to_string(),
+            ),
+            KeyValue::new(attr::SESSION_ID, self.conversation_id.to_string()),
+        ]
+    }
+
+    /// The original example's alias names beside the conventions' ones; the deprecated
+    /// HTTP names only with `OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`.
+    fn aliased(&self, attributes: Vec<KeyValue>) -> Vec<KeyValue> {
+        with_legacy_aliases(attributes, self.telemetry.semconv.http_dup)
+    }
+
     /// The first answer text: the `first_token` event, and the end of any thinking phase.
     fn first_token(&self, gen_cx: &Context, outcome: &mut StreamOutcome, at: Duration) {
         outcome.first_token = Some(at);
@@ -563,7 +615,9 @@ impl Turn<'_> {
         let log_span = tracing::info_span!(
             "log_interaction",
             otel.name = span::LOG_INTERACTION,
-            otel.kind = "internal"
+            otel.kind = "internal",
+            gen_ai.conversation.id = self.conversation_id,
+            session.id = self.conversation_id,
         );
         let _entered = log_span.enter();
         let status = outcome.ending.status();
@@ -577,22 +631,26 @@ impl Turn<'_> {
         };
         // `None` fields are left out of the line, so a turn without thinking has no key.
         let thinking_ms = outcome.thinking_duration.map(millis);
-        // `tracing` fixes an event's level at compile time: one field list, two levels.
+        // One event, two views: the OTLP log record gets these namespaced names (and the
+        // event name `chatbot.turn`); the JSON file maps them to the original example's
+        // flat names (`names::log::FILE_NAMES`). `tracing` fixes an event's level at
+        // compile time: one field list, two levels.
         macro_rules! log_turn {
             ($level:expr) => {
                 tracing::event!(
-                    name: "chat_interaction",
+                    name: "chatbot.turn",
                     $level,
-                    turn = self.number,
-                    model = self.model,
-                    tokens.input = input,
-                    tokens.output = output,
-                    tokens.total = input + output,
-                    duration_ms = millis(duration),
-                    thinking_ms,
-                    status = status.as_str(),
-                    error_type,
-                    root_span_id,
+                    chat.turn = self.number,
+                    gen_ai.request.model = self.model,
+                    gen_ai.usage.input_tokens = input,
+                    gen_ai.usage.output_tokens = output,
+                    llm.tokens.total = input + output,
+                    llm.duration_ms = millis(duration),
+                    llm.thinking.duration_ms = thinking_ms,
+                    chat.status = status.as_str(),
+                    error.type = error_type,
+                    chat.root_span_id = root_span_id,
+                    gen_ai.conversation.id = self.conversation_id,
                     "chat interaction"
                 )
             };

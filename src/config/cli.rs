@@ -93,6 +93,19 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// Continue the conversation saved as NAME (see /save and /sessions)
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        conflicts_with = "continue_last"
+    )]
+    pub resume: Option<String>,
+
+    /// Continue the most recently saved conversation
+    #[arg(long = "continue", global = true)]
+    pub continue_last: bool,
+
     /// Do not word-wrap replies on a terminal
     #[arg(long, global = true)]
     pub nowordwrap: bool,

@@ -50,6 +50,15 @@ pub enum ArgsError {
     Invalid(ConfigError),
 }
 
+/// Which saved conversation to continue at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// `--resume NAME`.
+    Named(String),
+    /// `--continue`: the most recently saved one.
+    Latest,
+}
+
 /// Where the JSON log lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogTarget {
@@ -85,6 +94,10 @@ pub struct Config {
     pub wordwrap: bool,
     /// `--demo`: the built-in demo model answers instead of Ollama (see `crate::demo`).
     pub demo: bool,
+    /// Where `/save` writes conversations (`$XDG_STATE_HOME/chatbot-otel/sessions`).
+    pub sessions_dir: Option<PathBuf>,
+    /// `--resume NAME` / `--continue`: the saved conversation to start from.
+    pub resume: Option<Resume>,
     /// Warnings to show once at start-up (a value we ignored, with the reason).
     pub warnings: Vec<String>,
     /// Every setting with its origin, in display order.
@@ -321,7 +334,13 @@ impl Config {
             log_target,
             log_level,
             jaeger_ui_url,
-            history_file: state_dir.map(|d| d.join("history")),
+            history_file: state_dir.as_ref().map(|d| d.join("history")),
+            sessions_dir: state_dir.map(|d| d.join("sessions")),
+            resume: match (cli.resume, cli.continue_last) {
+                (Some(name), _) => Some(Resume::Named(name)),
+                (None, true) => Some(Resume::Latest),
+                (None, false) => None,
+            },
             think,
             show_thinking: !cli.hidethinking,
             options,

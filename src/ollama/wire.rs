@@ -20,6 +20,31 @@ pub struct Message {
     /// The model's reasoning before this (assistant) message, when it thought.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking: Option<String>,
+    /// The tools an assistant message asked to run (sent back in the history as is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a `tool` message: which tool's result this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+}
+
+/// One tool call of an assistant message, in Ollama's shape: `arguments` is an object,
+/// there is no `type` field, and `function.index` orders the calls of one reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub function: ToolCallFunction,
+}
+
+/// The function part of a [`ToolCall`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallFunction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    pub name: String,
+    #[serde(default)]
+    pub arguments: serde_json::Value,
 }
 
 /// Who wrote a message.
@@ -29,6 +54,8 @@ pub enum Role {
     System,
     User,
     Assistant,
+    /// A tool's result, sent back to the model.
+    Tool,
 }
 
 impl Role {
@@ -38,6 +65,7 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
@@ -48,6 +76,8 @@ impl Message {
             role,
             content: content.into(),
             thinking: None,
+            tool_calls: Vec::new(),
+            tool_name: None,
         }
     }
 
@@ -57,6 +87,16 @@ impl Message {
             role: Role::Assistant,
             content: content.into(),
             thinking: thinking.filter(|t| !t.is_empty()),
+            tool_calls: Vec::new(),
+            tool_name: None,
+        }
+    }
+
+    /// A tool's result for the model, as Ollama expects it back.
+    pub fn tool_result(tool_name: impl Into<String>, content: impl Into<String>) -> Self {
+        Message {
+            tool_name: Some(tool_name.into()),
+            ..Message::new(Role::Tool, content)
         }
     }
 }
@@ -75,7 +115,7 @@ pub struct ChatRequest<'a> {
 }
 
 /// The request's `think` field: a boolean, or a level for models that take one (gpt-oss).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Think {
     Bool(bool),
@@ -83,7 +123,7 @@ pub enum Think {
 }
 
 /// A reasoning effort, as Ollama spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThinkLevel {
     Low,
@@ -206,6 +246,9 @@ pub struct ChunkMessage {
     /// Present only while a thinking model reasons (then `content` is `""`).
     #[serde(default)]
     pub thinking: String,
+    /// Complete tool calls (Ollama sends each whole, never in pieces).
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// Ollama's own accounting, present on the final chunk only. Durations are nanoseconds.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::{Flow, Repl};
 use crate::chat::feedback::{remote_span_context, Rating};
+use crate::chat::sessions::Store;
 use crate::config::parse_temperature_value;
 use crate::ollama::has_model;
 use crate::ollama::wire::Think;
@@ -151,10 +152,31 @@ pub(crate) static COMMANDS: &[Spec] = &[
         feedback,
     ),
     row(
+        "save",
+        &[],
+        "/save NAME",
+        "Save this conversation (messages, model, settings, its conversation id) as a file of ours; unlike ollama run's /save, no model is made on the server",
+        save,
+    ),
+    row(
+        "load",
+        &[],
+        "/load NAME",
+        "Continue a saved conversation, under its own conversation id",
+        load,
+    ),
+    row(
+        "sessions",
+        &[],
+        "/sessions",
+        "List the saved conversations: name, date, model, turns",
+        sessions,
+    ),
+    row(
         "clear",
         &[],
         "/clear",
-        "Forget the conversation (the system prompt is kept)",
+        "Forget the conversation and start a new one (the system prompt is kept)",
         clear,
     ),
     row(
@@ -492,8 +514,90 @@ fn bye(_repl: &mut Repl<'_>, _args: &str) -> Result<Flow, Usage> {
 
 fn clear(repl: &mut Repl<'_>, _args: &str) -> Result<Flow, Usage> {
     repl.session.clear();
-    repl.console
-        .info("Cleared the conversation (the system prompt is kept).");
+    repl.console.info(&format!(
+        "Cleared the conversation (the system prompt is kept); new conversation {}.",
+        repl.session.conversation_id()
+    ));
+    Ok(Flow::Continue)
+}
+
+/// The saved-conversation store, or why there is none (no home directory).
+fn store(repl: &Repl<'_>) -> Option<Store> {
+    let store = repl.config.sessions_dir.clone().map(Store::new);
+    if store.is_none() {
+        repl.console
+            .error("no state directory for saved conversations: set XDG_STATE_HOME or HOME");
+    }
+    store
+}
+
+/// One session name, no spaces.
+fn session_name(args: &str) -> Result<&str, Usage> {
+    if args.is_empty() || args.contains(char::is_whitespace) {
+        return Err(Usage);
+    }
+    Ok(args)
+}
+
+fn save(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    let name = session_name(args)?;
+    let Some(store) = store(repl) else {
+        return Ok(Flow::Continue);
+    };
+    match store.save(name, &repl.session.to_saved()) {
+        Ok(path) => repl.console.info(&format!(
+            "Saved conversation {} as '{name}' ({}).",
+            repl.session.conversation_id(),
+            path.display()
+        )),
+        Err(e) => repl.console.error(&e.to_string()),
+    }
+    Ok(Flow::Continue)
+}
+
+fn load(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    let name = session_name(args)?;
+    let Some(store) = store(repl) else {
+        return Ok(Flow::Continue);
+    };
+    match store.load(name) {
+        Ok(saved) => {
+            let turns = saved.turns();
+            repl.session.restore(saved);
+            repl.console.info(&format!(
+                "Loaded '{name}': {turns} turn(s) with {}, conversation {}.",
+                repl.session.model(),
+                repl.session.conversation_id()
+            ));
+        }
+        Err(e) => repl.console.error(&e.to_string()),
+    }
+    Ok(Flow::Continue)
+}
+
+fn sessions(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    if !args.is_empty() {
+        return Err(Usage);
+    }
+    let Some(store) = store(repl) else {
+        return Ok(Flow::Continue);
+    };
+    let rows = store.list();
+    if rows.is_empty() {
+        repl.console
+            .info("No saved conversations yet (use /save NAME).");
+        return Ok(Flow::Continue);
+    }
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "  {:<20} {:<20} {:<20} {} turn(s)",
+                r.name, r.saved_at, r.model, r.turns
+            )
+        })
+        .collect();
+    repl.console.info(&lines.join("\n"));
     Ok(Flow::Continue)
 }
 
@@ -790,6 +894,7 @@ fn stats(repl: &mut Repl<'_>, _args: &str) -> Result<Flow, Usage> {
     let seconds = |v: Option<f64>| v.map(|s| format!("{s:.3} s")).unwrap_or_else(|| "–".into());
     let mut lines = vec![
         "Session statistics (cumulative, from the metrics SDK; percentiles estimated from histogram buckets)".to_string(),
+        format!("  conversation  {}", repl.session.conversation_id()),
         format!(
             "  turns         {turns}  (success {}, error {}, cancelled {})",
             count(&stats.turns, metric::STATUS_SUCCESS),

@@ -193,6 +193,7 @@ impl<'a> Repl<'a> {
                 }
             ),
             format!("Telemetry:   {telemetry}"),
+            format!("Conversation: {}", self.session.conversation_id()),
             format!(
                 "JSON log:    {}",
                 self.config

@@ -222,7 +222,13 @@ struct JsonVisitor<'a>(&'a mut Map<String, Value>);
 
 impl JsonVisitor<'_> {
     fn put(&mut self, field: &Field, value: Value) {
-        match field.name().split_once('.') {
+        // OTLP records carry namespaced attributes (`gen_ai.request.model`); the file keeps
+        // the original example's names (`model`).
+        let name = super::names::log::FILE_NAMES
+            .iter()
+            .find(|(otlp, _)| *otlp == field.name())
+            .map_or(field.name(), |(_, file)| *file);
+        match name.split_once('.') {
             Some((outer, inner)) => {
                 let entry = self
                     .0
@@ -233,7 +239,7 @@ impl JsonVisitor<'_> {
                 }
             }
             None => {
-                self.0.insert(field.name().to_string(), value);
+                self.0.insert(name.to_string(), value);
             }
         }
     }

@@ -73,12 +73,43 @@ pub struct ChatMetrics {
     token_usage: Histogram<u64>,
     time_to_first_chunk: Histogram<f64>,
     feedback: Counter<u64>,
+    /// The GenAI development line's names, recorded too with `gen_ai_latest_experimental`.
+    latest: Option<LatestGenAi>,
+}
+
+/// `gen_ai.client.inference.*`: the same measurements under the names the GenAI
+/// conventions' current development line uses (see `telemetry::semconv`).
+#[derive(Debug, Clone)]
+struct LatestGenAi {
+    duration: Histogram<f64>,
+    time_to_first_chunk: Histogram<f64>,
 }
 
 impl ChatMetrics {
     /// Creates the instruments on `meter`. Instruments are cheap handles; creating them
     /// once (not per turn) avoids a registry lookup on every recording.
+    ///
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental` (read here, once) adds the
+    /// development line's instruments.
     pub fn new(meter: &Meter) -> Self {
+        let latest = super::semconv::OptIn::from_env()
+            .gen_ai_latest
+            .then(|| LatestGenAi {
+                duration: meter
+                    .f64_histogram(metric::GEN_AI_CLIENT_INFERENCE_DURATION)
+                    .with_unit("s")
+                    .with_description("GenAI inference duration (development line name)")
+                    .with_boundaries(buckets::GEN_AI_DURATION.to_vec())
+                    .build(),
+                time_to_first_chunk: meter
+                    .f64_histogram(metric::GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK)
+                    .with_unit("s")
+                    .with_description(
+                        "Time to the first chunk of a streamed reply (development line name)",
+                    )
+                    .with_boundaries(buckets::GEN_AI_DURATION.to_vec())
+                    .build(),
+            });
         ChatMetrics {
             requests: meter
                 .u64_counter(metric::LLM_REQUESTS)
@@ -141,6 +172,7 @@ impl ChatMetrics {
                 .with_unit("{feedback}")
                 .with_description("The user's judgements of replies")
                 .build(),
+            latest,
         }
     }
 
@@ -196,6 +228,9 @@ impl ChatMetrics {
                     .record(m.duration.as_secs_f64(), std::slice::from_ref(&model));
                 self.operation_duration
                     .record(m.duration.as_secs_f64(), &genai);
+                if let Some(latest) = &self.latest {
+                    latest.duration.record(m.duration.as_secs_f64(), &genai);
+                }
             }
             TurnStatus::Error(kind) => {
                 let label = kind.as_label();
@@ -213,6 +248,11 @@ impl ChatMetrics {
                 with_error.push(KeyValue::new(attr::ERROR_TYPE, label));
                 self.operation_duration
                     .record(m.duration.as_secs_f64(), &with_error);
+                if let Some(latest) = &self.latest {
+                    latest
+                        .duration
+                        .record(m.duration.as_secs_f64(), &with_error);
+                }
             }
         }
 
@@ -222,6 +262,11 @@ impl ChatMetrics {
         }
         if let Some(ttfc) = m.time_to_first_chunk {
             self.time_to_first_chunk.record(ttfc.as_secs_f64(), &genai);
+            if let Some(latest) = &self.latest {
+                latest
+                    .time_to_first_chunk
+                    .record(ttfc.as_secs_f64(), &genai);
+            }
         }
         if let Some(thinking) = m.thinking {
             self.thinking_duration

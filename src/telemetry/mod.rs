@@ -26,6 +26,7 @@ pub mod otlp;
 pub mod propagation;
 pub mod recent;
 pub mod resource;
+pub mod semconv;
 pub mod stats;
 
 use std::sync::mpsc;
@@ -98,6 +99,8 @@ pub struct Telemetry {
     providers: Option<Providers>,
     /// The start-up check that an OTLP collector listens (`None` unless `--export otlp`).
     collector: Option<CollectorProbe>,
+    /// Which semantic-convention names to emit (`OTEL_SEMCONV_STABILITY_OPT_IN`).
+    pub semconv: semconv::OptIn,
     /// Held while shutting down, so a second caller (the signal watcher racing the main
     /// thread) waits for the first flush to finish instead of exiting under it.
     shutdown_lock: std::sync::Mutex<bool>,
@@ -231,6 +234,7 @@ impl Telemetry {
             stats: None,
             providers: None,
             collector: None,
+            semconv: semconv::OptIn::from_env(),
             shutdown_lock: Default::default(),
         }
     }
@@ -253,6 +257,7 @@ impl Telemetry {
                 logger: None,
             }),
             collector: None,
+            semconv: semconv::OptIn::from_env(),
             shutdown_lock: Default::default(),
         }
     }
@@ -405,8 +410,15 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
     // The one place `tracing` spans become OTel spans: `log_interaction` (see chat::turn) is
     // a `tracing` span, and this bridge exports it into the same trace as the spans we
     // create with the OTel API directly. Only our crate's spans are bridged.
+    // The bridge adds nothing the registry does not define: no source location
+    // (`code.*`), thread, level, target, or busy/idle time attributes on `log_interaction`.
     let span_bridge = tracing_opentelemetry::layer()
         .with_tracer(tracer_provider.tracer_with_scope(scope()))
+        .with_location(false)
+        .with_threads(false)
+        .with_level(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
         .with_filter(
             tracing_subscriber::filter::Targets::new()
                 .with_target("chatbot_otel", tracing::Level::TRACE),
@@ -429,6 +441,7 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
         stats: Some(stats),
         providers: Some(providers),
         collector,
+        semconv: semconv::OptIn::from_env(),
         shutdown_lock: Default::default(),
     })
 }

@@ -90,7 +90,28 @@ pub mod attr {
     /// Ollama's `done_reason` (`stop`, `length`, `load`, `unload`).
     pub const OLLAMA_DONE_REASON: &str = "ollama.done_reason";
 
+    /// `succeeded`/`failed`/`cancelled` of a turn, on its log record (`status` in the file).
+    pub const CHAT_STATUS: &str = "chat.status";
+    /// The turn's `chat_interaction` span id, on its log record, for `/feedback --trace`.
+    pub const CHAT_ROOT_SPAN_ID: &str = "chat.root_span_id";
+    /// Turns attempted in the session, on the `chatbot.exiting` record.
+    pub const CHAT_TURNS: &str = "chat.turns";
+    /// How many messages the request carried (system, history, the new prompt).
+    pub const CHAT_MESSAGES_SENT: &str = "chat.messages.sent";
+    /// How many of them fit in `gen_ai.input.messages` (the newest; see `chat::capture`).
+    pub const CHAT_MESSAGES_CAPTURED: &str = "chat.messages.captured";
+    /// The Ollama URL (credentials redacted), on the `chatbot.started` record.
+    pub const CHATBOT_OLLAMA_URL: &str = "chatbot.ollama.url";
+    /// Whether telemetry is exported, on the `chatbot.started` record.
+    pub const CHATBOT_TELEMETRY_ENABLED: &str = "chatbot.telemetry.enabled";
+
     // --- OpenTelemetry GenAI semantic conventions (v1.41.0) ----------------------------
+    /// One id for every turn of a conversation (a UUID; `/clear` starts a new one).
+    pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
+    /// The messages sent, as the conventions' JSON (content capture only).
+    pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+    /// The reply, as the conventions' JSON with its finish reason (content capture only).
+    pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
     pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
     pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
     pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
@@ -119,6 +140,12 @@ pub mod attr {
     pub const PROVIDER_OLLAMA: &str = "ollama";
 
     // --- general semantic conventions (stable) ----------------------------------------
+    /// The conversation id again, under the general name Langfuse and Phoenix group by.
+    pub const SESSION_ID: &str = "session.id";
+    /// OpenInference's names for a trace's input and output, which Phoenix and Langfuse
+    /// show in their session views; on `chat_interaction` (content capture only).
+    pub const INPUT_VALUE: &str = "input.value";
+    pub const OUTPUT_VALUE: &str = "output.value";
     pub const SERVER_ADDRESS: &str = "server.address";
     pub const SERVER_PORT: &str = "server.port";
     /// Low-cardinality class of a failure; the values are [`crate::ollama::ErrorKind`].
@@ -129,7 +156,8 @@ pub mod attr {
     pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
     pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
     pub const URL_FULL: &str = "url.full";
-    /// Pre-1.20 HTTP names, still emitted because older dashboards query them.
+    /// Pre-1.20 HTTP names, only with `OTEL_SEMCONV_STABILITY_OPT_IN=http/dup` (the HTTP
+    /// conventions' migration switch), for dashboards that still query them.
     pub const HTTP_METHOD_OLD: &str = "http.method";
     pub const HTTP_URL_OLD: &str = "http.url";
     pub const HTTP_STATUS_CODE_OLD: &str = "http.status_code";
@@ -148,6 +176,39 @@ pub mod attr {
     pub const METRIC_TOKEN_TYPE: &str = "type";
     pub const METRIC_ERROR_TYPE: &str = "error_type";
     pub const METRIC_RATING: &str = "rating";
+}
+
+/// Log event names (the OTLP log record's `EventName`). The JSON log file keeps the
+/// original example's flat field names; [`log::FILE_NAMES`] maps each attribute to it.
+pub mod log {
+    pub const TURN: &str = "chatbot.turn";
+    pub const STARTED: &str = "chatbot.started";
+    pub const EXITING: &str = "chatbot.exiting";
+
+    /// OTLP attribute → JSON log file field (a dot in the file name nests: `tokens.input`).
+    pub const FILE_NAMES: &[(&str, &str)] = &[
+        (super::attr::CHAT_TURN, "turn"),
+        (super::attr::GEN_AI_REQUEST_MODEL, "model"),
+        (super::attr::GEN_AI_USAGE_INPUT_TOKENS, "tokens.input"),
+        (super::attr::GEN_AI_USAGE_OUTPUT_TOKENS, "tokens.output"),
+        (super::attr::LLM_TOKENS_TOTAL, "tokens.total"),
+        (super::attr::LLM_DURATION_MS, "duration_ms"),
+        (super::attr::LLM_THINKING_DURATION_MS, "thinking_ms"),
+        (super::attr::CHAT_STATUS, "status"),
+        (super::attr::ERROR_TYPE, "error_type"),
+        (super::attr::CHAT_ROOT_SPAN_ID, "root_span_id"),
+        (super::attr::GEN_AI_CONVERSATION_ID, "conversation_id"),
+        (super::attr::CHAT_TURNS, "turns"),
+        (super::attr::CHATBOT_OLLAMA_URL, "ollama"),
+        (super::attr::CHATBOT_TELEMETRY_ENABLED, "telemetry"),
+    ];
+}
+
+/// Resource attribute keys we set ourselves.
+pub mod resource {
+    /// From `DEPLOYMENT_ENVIRONMENT` (the conventions' current name, not the deprecated
+    /// `deployment.environment`).
+    pub const DEPLOYMENT_ENVIRONMENT_NAME: &str = "deployment.environment.name";
 }
 
 /// Metric instrument names. The comment gives the Prometheus name the collector's
@@ -177,6 +238,12 @@ pub mod metric {
     /// the first chunk of either kind, thinking included (the conventions' meaning)
     pub const GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: &str =
         "gen_ai.client.operation.time_to_first_chunk";
+
+    /// The GenAI conventions' development line names (genai-2026.md), emitted as well as the
+    /// v1.41 ones with `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`.
+    pub const GEN_AI_CLIENT_INFERENCE_DURATION: &str = "gen_ai.client.inference.duration";
+    pub const GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK: &str =
+        "gen_ai.client.inference.time_to_first_chunk";
 
     /// Values of the `status` label of `llm.requests`.
     pub const STATUS_SUCCESS: &str = "success";

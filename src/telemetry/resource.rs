@@ -5,7 +5,7 @@
 //! must be right before the first span starts.
 //!
 //! Precedence, lowest first: our defaults (`service.name=llm-chatbot-otel`,
-//! `service.version`, `host.name`, `deployment.environment`), then
+//! `service.version`, `host.name`, `deployment.environment.name`), then
 //! `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME` — as the specification says. We
 //! assemble it by hand because the SDK's own `Resource::builder()` lets
 //! `OTEL_RESOURCE_ATTRIBUTES` beat `OTEL_SERVICE_NAME`, and a `with_service_name()` call in
@@ -35,7 +35,10 @@ pub fn build(env: impl Fn(&str) -> Option<String>, demo: bool) -> Resource {
         defaults.push(KeyValue::new(super::names::attr::CHATBOT_DEMO, true));
     }
     if let Some(environment) = env("DEPLOYMENT_ENVIRONMENT") {
-        defaults.push(KeyValue::new("deployment.environment", environment));
+        defaults.push(KeyValue::new(
+            super::names::resource::DEPLOYMENT_ENVIRONMENT_NAME,
+            environment,
+        ));
     }
     let detectors: [Box<dyn ResourceDetector>; 2] = [
         // telemetry.sdk.{name,language,version}

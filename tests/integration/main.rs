@@ -18,6 +18,7 @@
 mod support;
 
 mod config_errors;
+mod conversations;
 mod demo;
 mod doctor;
 mod exit_bounds;

@@ -201,6 +201,7 @@ async fn resource_attributes_default() {
             "{:?}",
             s.resource
         );
+        assert!(!s.resource.contains_key("deployment.environment.name"));
         assert!(!s.resource.contains_key("deployment.environment"));
     }
 }
@@ -227,8 +228,12 @@ async fn resource_attributes_from_env() {
         assert_eq!(s.resource.get("team"), Some(&json!("ml")));
         assert_eq!(s.resource.get("region"), Some(&json!("eu")));
         assert_eq!(
-            s.resource.get("deployment.environment"),
+            s.resource.get("deployment.environment.name"),
             Some(&json!("staging"))
+        );
+        assert!(
+            !s.resource.contains_key("deployment.environment"),
+            "the deprecated name"
         );
     }
 }
