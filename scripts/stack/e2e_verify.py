@@ -172,17 +172,56 @@ def check_traces(a, turns: list[dict]) -> float:
     def want(t):
         return SPANS - ({"process_streaming_response"} if t["error_type"] == "http_500" else set())
 
+    sessions = set()
+
     def fetch():
         spans = http_json(url, [("limit", "200")] + [("trace_id", t["trace_id"]) for t in turns])["data"]
         by = {}
         for s in spans:
             by.setdefault(s["trace_id"], set()).add(s["name"])
+            sessions.add(attribute(s, "session.id"))
         return by if all(want(t) <= by.get(t["trace_id"], set()) for t in turns) else None
     by, waited = poll("all turns' spans in Phoenix project " + PROJECT, 150, fetch)
     for t in turns:
         F.check(by[t["trace_id"]] == want(t), f"turn {t['turn']}: spans {sorted(by[t['trace_id']])}, want {sorted(want(t))}")
     print(f"  {len(turns)} traces, {sum(len(v) for v in by.values())} spans")
+    check_session(a, turns, sessions)
     return waited
+
+
+def attribute(span: dict, key: str):
+    """A string attribute of a span from Phoenix's OTLP-shaped span list (a list of
+    {key, value: {string_value|stringValue}}), or from a plain mapping."""
+    attrs = span.get("attributes") or []
+    if isinstance(attrs, dict):
+        return attrs.get(key)
+    for kv in attrs:
+        if kv.get("key") == key:
+            v = kv.get("value") or {}
+            return v.get("string_value", v.get("stringValue"))
+    return None
+
+
+def check_session(a, turns: list[dict], sessions: set) -> None:
+    """Phoenix's sessions view: the turns of one run are one session (from `session.id`)."""
+    F.check(len(sessions) == 1 and None not in sessions, f"one session.id on every span, got {sessions}")
+    if len(sessions) != 1:
+        return
+    (session_id,) = sessions
+    query = json.dumps({
+        "query": "query($id: String!) { getProjectSessionById(sessionId: $id) { sessionId numTraces } }",
+        "variables": {"id": session_id},
+    }).encode()
+
+    def fetch():
+        req = urllib.request.Request(f"{a.phoenix}/graphql", data=query,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            found = (json.load(r).get("data") or {}).get("getProjectSessionById")
+        return found if found and found.get("numTraces") == len(turns) else None
+    found, _ = poll(f"session {session_id} with {len(turns)} traces in Phoenix", 60, fetch)
+    F.check(found["sessionId"] == session_id, f"Phoenix session {found}")
+    print(f"  one Phoenix session {session_id}: {found['numTraces']} traces")
 
 
 # -------------------------------------------------------------------- rotel
