@@ -167,7 +167,7 @@ pub fn execute_tool_span_name(name: &str) -> String {
 mod tests {
     use super::*;
 
-    fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<String> {
+    fn get(attrs: &[KeyValue], key: &str) -> Option<String> {
         attrs
             .iter()
             .find(|kv| kv.key.as_str() == key)

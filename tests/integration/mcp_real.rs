@@ -173,8 +173,8 @@ impl Telemetry {
             .collect()
     }
 
-    /// `(count, bucket boundaries, attributes)` of each `mcp.client.operation.duration` point.
-    fn duration_points(&self) -> Vec<(u64, Vec<f64>, Vec<(String, String)>)> {
+    /// Each `mcp.client.operation.duration` point of the last export.
+    fn duration_points(&self) -> Vec<DurationPoint> {
         self.meter_provider.force_flush().unwrap();
         let exported = self.metric_exporter.get_finished_metrics().unwrap();
         let mut out = Vec::new();
@@ -188,18 +188,26 @@ impl Telemetry {
             assert_eq!(m.unit(), "s");
             if let AggregatedMetrics::F64(MetricData::Histogram(h)) = m.data() {
                 for p in h.data_points() {
-                    out.push((
-                        p.count(),
-                        p.bounds().collect(),
-                        p.attributes()
+                    out.push(DurationPoint {
+                        count: p.count(),
+                        bounds: p.bounds().collect(),
+                        attrs: p
+                            .attributes()
                             .map(|kv| (kv.key.to_string(), kv.value.to_string()))
                             .collect(),
-                    ));
+                    });
                 }
             }
         }
         out
     }
+}
+
+#[derive(Debug)]
+struct DurationPoint {
+    count: u64,
+    bounds: Vec<f64>,
+    attrs: Vec<(String, String)>,
 }
 
 fn text(outcome: &ToolOutcome) -> &str {
@@ -305,7 +313,11 @@ async fn time_server_lists_its_tools_and_answers_in_a_traced_call() {
 
     let points = telemetry.duration_points();
     assert_eq!(points.len(), 1, "{points:?}");
-    let (count, bounds, attrs) = &points[0];
+    let DurationPoint {
+        count,
+        bounds,
+        attrs,
+    } = &points[0];
     assert_eq!(*count, 1);
     assert_eq!(
         bounds,
@@ -453,8 +465,40 @@ async fn an_is_error_result_is_a_tool_error_on_the_span() {
     let points = telemetry.duration_points();
     assert!(
         points[0]
-            .2
+            .attrs
             .contains(&("error.type".into(), "tool_error".into())),
+        "{points:?}"
+    );
+    servers.shutdown(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_rpc_error_sets_the_status_code() {
+    let servers = started(json!({ "traced": traced_server(json!({})) })).await;
+    let telemetry = Telemetry::new();
+    let outcome = telemetry
+        .call(&servers, "reject", json!({"code": -32602}), CALL)
+        .await;
+    assert_eq!(
+        outcome,
+        ToolOutcome::RpcError {
+            code: -32602,
+            message: "rejected with code -32602".into()
+        }
+    );
+    let call = &telemetry.named("tools/call reject")[0];
+    // The conventions: both carry the JSON-RPC code; the status is the error's message.
+    assert_eq!(str_attr(call, "error.type"), "-32602");
+    assert_eq!(str_attr(call, "rpc.response.status_code"), "-32602");
+    assert_eq!(
+        call.status,
+        opentelemetry::trace::Status::error("rejected with code -32602")
+    );
+    let points = telemetry.duration_points();
+    assert!(
+        points[0]
+            .attrs
+            .contains(&("rpc.response.status_code".into(), "-32602".into())),
         "{points:?}"
     );
     servers.shutdown(Duration::from_secs(10)).await;

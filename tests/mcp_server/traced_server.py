@@ -14,6 +14,7 @@ inside the tool. So a test's OTLP receiver gets, in the chatbot's trace:
 Tools:
   traced_echo(text)   returns the text and the `traceparent` the request carried
   fail(reason)        raises: the SDK turns it into a result with isError: true
+  reject(code)        answers with a JSON-RPC error of that code instead of a result
   sleep(seconds)      sleeps, for timeout and cancellation tests; writes "started" and,
                       when the client's notifications/cancelled stops it, "cancelled" as
                       lines of the file named by $TRACED_SERVER_EVENTS
@@ -34,6 +35,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 
 # A simple (synchronous) processor: each span is exported as it ends, so the test need not
 # wait for a batch timer, and nothing is lost when the client closes the pipe.
@@ -56,6 +58,11 @@ def traced_echo(text: str, ctx: Context) -> str:
 @server.tool(description="Always fails, with the given reason.")
 def fail(reason: str) -> str:
     raise ToolError(reason)
+
+
+@server.tool(description="Answer with a JSON-RPC error instead of a result.")
+def reject(code: int) -> str:
+    raise MCPError(code, f"rejected with code {code}")
 
 
 @server.tool(description="Sleep for the given number of seconds.")
