@@ -119,8 +119,8 @@ pub struct McpServers {
 }
 
 impl McpServers {
-    /// Starts every server of `config` in the background and returns at once. Needs a
-    /// tokio runtime. `startup_timeout` bounds each server's spawn + handshake + tool list.
+    /// Starts every server of `config` in the background and returns at once. Must be
+    /// called inside a tokio runtime (else every server is `failed`). `startup_timeout` bounds each server's spawn + handshake + tool list.
     pub fn start(config: &McpConfig, startup_timeout: Duration) -> McpServers {
         let shared = Arc::new(Shared {
             entries: Mutex::new(
@@ -137,8 +137,16 @@ impl McpServers {
             settled: watch::channel(0).0,
             shutdown: watch::channel(false).0,
         });
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // A caller bug, but not worth a panic: no server can run without a runtime.
+            for entry in lock(&shared).iter_mut() {
+                entry.slot = Slot::Failed("not started: no tokio runtime".into());
+            }
+            shared.settled.send_replace(2 * config.servers.len());
+            return McpServers { shared };
+        };
         for (index, server) in config.servers.iter().enumerate() {
-            tokio::spawn(run_server(
+            runtime.spawn(run_server(
                 shared.clone(),
                 index,
                 server.clone(),

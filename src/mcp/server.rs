@@ -35,7 +35,13 @@ pub(crate) struct StderrTail(Arc<Mutex<VecDeque<String>>>);
 
 impl StderrTail {
     fn push(&self, line: &str) {
-        let line: String = line.trim_end().chars().take(STDERR_LINE_CHARS).collect();
+        // Only printable text: the line may end up in a `warning:` on our terminal.
+        let line: String = strip_ansi(line)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(STDERR_LINE_CHARS)
+            .collect();
+        let line = line.trim_end().to_string();
         if line.trim().is_empty() {
             return;
         }
@@ -106,12 +112,15 @@ pub(crate) async fn connect(
             ClientCapabilities::default(),
             Implementation::new(crate::telemetry::names::SCOPE, env!("CARGO_PKG_VERSION")),
         );
-        let service = client.serve(transport).await.map_err(|e| e.to_string())?;
+        let service = client
+            .serve(transport)
+            .await
+            .map_err(|e| one_line(&e.to_string()))?;
         let tools = service
             .peer()
             .list_all_tools()
             .await
-            .map_err(|e| format!("tools/list failed: {e}"))?;
+            .map_err(|e| one_line(&format!("tools/list failed: {e}")))?;
         Ok::<_, String>((service, tools))
     };
     let result = tokio::time::timeout(timeout, handshake).await;
@@ -164,6 +173,36 @@ pub(crate) async fn drain(reader: &mut JoinHandle<()>) {
     let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
 }
 
+/// An SDK error message as one short line (some embed a whole JSON-RPC message).
+fn one_line(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::text::truncate(flat.trim(), 160)
+}
+
+/// `text` without ANSI escape sequences (`ESC [ … letter`), which colourful servers write.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn spawn_error(command: &str, error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::NotFound => format!("command not found: {command}"),
@@ -196,6 +235,14 @@ mod tests {
         assert_eq!(lines.len(), STDERR_LINES);
         assert_eq!(lines[0], "line 6");
         assert_eq!(tail.last().unwrap().len(), STDERR_LINE_CHARS);
+    }
+
+    #[test]
+    fn stderr_lines_lose_colours_and_control_characters() {
+        let tail = StderrTail::default();
+        tail.push("\u{1b}[31mError:\u{1b}[0m bad\u{7}\r");
+        assert_eq!(tail.last().as_deref(), Some("Error: bad"));
+        assert_eq!(one_line("a\nb"), "a b");
     }
 
     #[test]
