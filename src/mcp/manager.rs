@@ -618,6 +618,52 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn waiting_is_bounded_by_the_budget_and_a_silent_server_times_out() {
+        // `sleep` never answers the handshake.
+        let config =
+            McpConfig::parse(r#"{"mcpServers": {"mute": {"command": "sleep", "args": ["600"]}}}"#)
+                .unwrap();
+        let servers = McpServers::start(&config, Duration::from_secs(2));
+        servers.wait_settled(Duration::from_millis(200)).await;
+        assert_eq!(servers.statuses()[0].state, ServerState::Starting);
+        assert_eq!(
+            servers
+                .call("mute.x", json!({}), Duration::from_secs(1), no_telemetry())
+                .await,
+            ToolOutcome::Unavailable {
+                server: "mute".into(),
+                reason: "is still starting".into()
+            }
+        );
+        servers.wait_settled(Duration::from_secs(30)).await;
+        assert_eq!(
+            servers.statuses()[0].state,
+            ServerState::Failed {
+                reason: "did not finish the MCP handshake within 2 s".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_program_that_is_not_an_mcp_server_fails_the_handshake_with_its_last_words() {
+        let config = McpConfig::parse(
+            r#"{"mcpServers": {"bogus": {"command": "sh",
+                "args": ["-c", "echo hello; echo 'not an MCP server' >&2"]}}}"#,
+        )
+        .unwrap();
+        let servers = McpServers::start(&config, DEFAULT_STARTUP_TIMEOUT);
+        servers.wait_settled(Duration::from_secs(30)).await;
+        assert_eq!(
+            servers.statuses()[0].state,
+            ServerState::Failed {
+                reason: "failed the MCP handshake (connection closed: initialize response): \
+                         not an MCP server"
+                    .into()
+            }
+        );
+    }
+
     fn no_telemetry() -> CallTelemetry<'static> {
         use std::sync::OnceLock;
         static TRACER: OnceLock<BoxedTracer> = OnceLock::new();
