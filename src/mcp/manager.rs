@@ -649,19 +649,19 @@ mod tests {
     async fn a_program_that_is_not_an_mcp_server_fails_the_handshake_with_its_last_words() {
         let config = McpConfig::parse(
             r#"{"mcpServers": {"bogus": {"command": "sh",
-                "args": ["-c", "echo hello; echo 'not an MCP server' >&2"]}}}"#,
+                "args": ["-c", "read request; echo hello; echo 'not an MCP server' >&2"]}}}"#,
         )
         .unwrap();
         let servers = McpServers::start(&config, DEFAULT_STARTUP_TIMEOUT);
         servers.wait_settled(Duration::from_secs(30)).await;
-        assert_eq!(
-            servers.statuses()[0].state,
-            ServerState::Failed {
-                reason: "failed the MCP handshake (connection closed: initialize response): \
-                         not an MCP server"
-                    .into()
-            }
-        );
+        // It reads the `initialize` request, answers garbage and exits. (The SDK's words in
+        // the parentheses are its own; only our framing and the server's last words are ours.)
+        let ServerState::Failed { reason } = servers.statuses()[0].state.clone() else {
+            panic!("{:?}", servers.statuses());
+        };
+        assert!(reason.starts_with("failed the MCP handshake ("), "{reason}");
+        assert!(reason.ends_with("): not an MCP server"), "{reason}");
+        assert!(!reason.contains('\n'), "{reason}");
     }
 
     fn no_telemetry() -> CallTelemetry<'static> {
