@@ -9,11 +9,6 @@ use crate::telemetry::names::tools;
 /// a runaway tool must not fill the context window.
 pub const MAX_RESULT_BYTES: usize = 64 * 1024;
 
-/// `error.type` values of outcomes that never reached the server.
-pub const ERROR_UNKNOWN_TOOL: &str = "unknown_tool";
-pub const ERROR_INVALID_ARGUMENTS: &str = "invalid_arguments";
-pub const ERROR_SERVER_UNAVAILABLE: &str = "server_unavailable";
-
 /// The end of one [`super::McpServers::call`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum ToolOutcome {
@@ -47,9 +42,9 @@ impl ToolOutcome {
         let kind = match self {
             ToolOutcome::Success { .. } => return None,
             ToolOutcome::ToolError { .. } => tools::ERROR_TOOL_ERROR,
-            ToolOutcome::UnknownTool => ERROR_UNKNOWN_TOOL,
-            ToolOutcome::InvalidArguments { .. } => ERROR_INVALID_ARGUMENTS,
-            ToolOutcome::Unavailable { .. } => ERROR_SERVER_UNAVAILABLE,
+            ToolOutcome::UnknownTool => tools::ERROR_UNKNOWN_TOOL,
+            ToolOutcome::InvalidArguments { .. } => tools::ERROR_INVALID_ARGUMENTS,
+            ToolOutcome::Unavailable { .. } => tools::ERROR_SERVER_UNAVAILABLE,
             ToolOutcome::Timeout { .. } => tools::ERROR_TIMEOUT,
             ToolOutcome::Crashed { .. } => tools::ERROR_CONNECTION_CLOSED,
             // The conventions: the JSON-RPC error code, as a string.

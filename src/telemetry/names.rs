@@ -249,6 +249,11 @@ pub mod tools {
     pub const ERROR_CONNECTION_CLOSED: &str = "connection_closed";
     /// The server answered something that is not a tool result.
     pub const ERROR_UNEXPECTED_RESPONSE: &str = "unexpected_response";
+    /// On `execute_tool` only (no request was sent): no ready server offers the tool,
+    /// the arguments do not fit its schema, or its server is starting or failed.
+    pub const ERROR_UNKNOWN_TOOL: &str = "unknown_tool";
+    pub const ERROR_INVALID_ARGUMENTS: &str = "invalid_arguments";
+    pub const ERROR_SERVER_UNAVAILABLE: &str = "server_unavailable";
 
     /// MCP semconv: `mcp_client_operation_duration_seconds{mcp_method_name,…}`.
     pub const MCP_CLIENT_OPERATION_DURATION: &str = "mcp.client.operation.duration";
