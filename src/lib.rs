@@ -20,6 +20,7 @@ pub mod chat;
 pub mod config;
 pub mod demo;
 pub mod doctor;
+pub mod mcp;
 pub mod ollama;
 pub mod repl;
 pub mod telemetry;

@@ -269,3 +269,65 @@ pub mod buckets {
         4194304.0, 16777216.0, 67108864.0,
     ];
 }
+
+// =====================================================================================
+// Tools through MCP (issue 10). Kept in one block so the tool-calling contract can be
+// read at a glance: the GenAI `execute_tool` span, the MCP client span and its metric.
+// =====================================================================================
+
+/// Names of tool execution: the GenAI "Execute tool span" (v1.41.0 `gen-ai-spans.md`) and
+/// the MCP client conventions (v1.41.0 `mcp.md`).
+pub mod tools {
+    /// Prefix of the INTERNAL span `execute_tool {gen_ai.tool.name}`, and the value of
+    /// `gen_ai.operation.name` on it.
+    pub const EXECUTE_TOOL: &str = "execute_tool";
+    /// `mcp.method.name` of a tool call, and the prefix of the CLIENT span `tools/call {tool}`.
+    pub const METHOD_TOOLS_CALL: &str = "tools/call";
+
+    // --- GenAI attributes of a tool call ----------------------------------------------
+    pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
+    pub const GEN_AI_TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+    pub const GEN_AI_TOOL_TYPE: &str = "gen_ai.tool.type";
+    pub const GEN_AI_TOOL_DESCRIPTION: &str = "gen_ai.tool.description";
+    /// Opt-In (content capture): the arguments as a JSON string.
+    pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+    /// Opt-In (content capture): the result text, truncated.
+    pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+    /// Value of `gen_ai.tool.type`: a tool run by the application (here, through MCP).
+    pub const TOOL_TYPE_FUNCTION: &str = "function";
+
+    // --- MCP client span and metric attributes -----------------------------------------
+    pub const MCP_METHOD_NAME: &str = "mcp.method.name";
+    /// Only when the server gave one (Streamable HTTP); a stdio session has none.
+    pub const MCP_SESSION_ID: &str = "mcp.session.id";
+    /// The protocol version the handshake settled on, e.g. `2025-06-18`.
+    pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
+    pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+    /// The JSON-RPC error code of an error response, as a string (`-32602`).
+    pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
+    pub const NETWORK_TRANSPORT: &str = "network.transport";
+    /// Value of `network.transport` for the stdio transport.
+    pub const TRANSPORT_PIPE: &str = "pipe";
+
+    // --- values of `error.type` on `tools/call` and in its metric ---------------------
+    /// The conventions' value for a `CallToolResult` with `isError: true`.
+    pub const ERROR_TOOL_ERROR: &str = "tool_error";
+    /// No response within the call's timeout (`notifications/cancelled` was sent).
+    pub const ERROR_TIMEOUT: &str = "timeout";
+    /// The server's pipe closed before it answered: it exited or crashed mid-call.
+    pub const ERROR_CONNECTION_CLOSED: &str = "connection_closed";
+    /// The server answered something that is not a tool result.
+    pub const ERROR_UNEXPECTED_RESPONSE: &str = "unexpected_response";
+    /// On `execute_tool` only (no request was sent): no ready server offers the tool,
+    /// the arguments do not fit its schema, or its server is starting or failed.
+    pub const ERROR_UNKNOWN_TOOL: &str = "unknown_tool";
+    pub const ERROR_INVALID_ARGUMENTS: &str = "invalid_arguments";
+    pub const ERROR_SERVER_UNAVAILABLE: &str = "server_unavailable";
+
+    /// MCP semconv: `mcp_client_operation_duration_seconds{mcp_method_name,…}`.
+    pub const MCP_CLIENT_OPERATION_DURATION: &str = "mcp.client.operation.duration";
+    /// MCP semconv advice for `mcp.client.operation.duration` (seconds).
+    pub const MCP_DURATION_BUCKETS: &[f64] = &[
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    ];
+}

@@ -25,6 +25,7 @@ mod exit_bounds;
 mod export_file;
 mod hardening;
 mod markdown_links;
+mod mcp_real;
 mod piped_logs;
 mod piped_metrics;
 mod piped_traces;
