@@ -143,6 +143,39 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // MCP servers start in the background; the prompt waits at most a second for them.
+    if let Some(path) = &config.mcp_config {
+        match crate::mcp::McpConfig::load(path) {
+            Err(e) => {
+                crate::repl::out::stderr_line(&format!("warning: {e}; no tools this session"))
+            }
+            Ok(mcp) => {
+                let servers = {
+                    let _inside = runtime.enter();
+                    crate::mcp::McpServers::start(&mcp, crate::mcp::DEFAULT_STARTUP_TIMEOUT)
+                };
+                runtime.block_on(servers.wait_settled(Duration::from_secs(1)));
+                for status in servers.statuses() {
+                    if let crate::mcp::ServerState::Failed { reason } = &status.state {
+                        crate::repl::out::stderr_line(&format!(
+                            "warning: MCP server {}: {reason}; the chat works without it",
+                            status.name
+                        ));
+                    }
+                }
+                session.set_tools(crate::chat::tools::ToolBox {
+                    metrics: crate::mcp::McpMetrics::new(&telemetry.meter),
+                    servers,
+                    timeout: config.tool_timeout,
+                });
+            }
+        }
+    }
+    // Piped, the flags decide; interactively the front end asks (see `repl::interactive`).
+    session.set_approver(Box::new(crate::chat::tools::AllowList {
+        all: config.allow_tools,
+        names: config.allow_tool.clone(),
+    }));
     let code = if interactive_mode {
         interactive::run(&chat_runtime, &mut session, &config, &signals)
     } else {
@@ -155,6 +188,9 @@ pub fn run() -> ExitCode {
         chat.turns = session.turns(),
         "chatbot-otel exiting"
     );
+    if let Some(tools) = session.tools() {
+        runtime.block_on(tools.servers.shutdown(Duration::from_secs(2)));
+    }
     telemetry.shutdown(FLUSH_BUDGET);
     // Don't wait for runtime tasks (a stuck export, the signal watcher) on the way out.
     chat_runtime.shutdown_background();

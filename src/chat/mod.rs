@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod parameters;
 pub mod reply;
 pub mod sessions;
+pub mod tools;
 pub mod turn;
 
 pub use reply::ReplySink;
@@ -37,6 +38,9 @@ pub struct TurnReport {
     pub reply: String,
     /// The model's reasoning received before (or instead of) the reply; empty if none.
     pub thinking: String,
+    /// The assistant's tool calls and the tools' results, in order, when the turn ran
+    /// tools (they join the history before the final reply).
+    pub tool_messages: Vec<Message>,
     /// Writing the reply out failed (the first error's kind). `BrokenPipe` cancelled the
     /// turn: nobody reads stdout any more.
     pub output_error: Option<std::io::ErrorKind>,
@@ -65,6 +69,12 @@ pub struct ChatSession {
     /// so a backend shows its turns together. We own the history, so we make the id (a
     /// random UUID); `/clear` starts a new conversation, `/load` resumes a saved one's.
     conversation_id: String,
+    /// MCP tools, when servers are configured (see [`tools`]).
+    tools: Option<tools::ToolBox>,
+    /// Who approves tool calls (the front end sets it; by default nothing may run).
+    approver: Box<dyn tools::Approver>,
+    /// Models known to lack the `tools` capability (asked once per model).
+    tool_capable: std::collections::HashMap<String, bool>,
 }
 
 /// A new conversation id.
@@ -96,7 +106,55 @@ impl ChatSession {
             capture_content,
             roots: Vec::new(),
             conversation_id: new_conversation_id(),
+            tools: None,
+            approver: Box::new(tools::AllowList::default()),
+            tool_capable: std::collections::HashMap::new(),
         }
+    }
+
+    /// Offers MCP tools to capable models from now on.
+    pub fn set_tools(&mut self, tools: tools::ToolBox) {
+        self.tools = Some(tools);
+    }
+
+    /// The MCP servers, for `/tools` and shutdown.
+    pub fn tools(&self) -> Option<&tools::ToolBox> {
+        self.tools.as_ref()
+    }
+
+    /// Who decides whether a tool call runs.
+    pub fn set_approver(&mut self, approver: Box<dyn tools::Approver>) {
+        self.approver = approver;
+    }
+
+    /// Whether to offer tools to the current model: it must say `tools` in `/api/show`
+    /// (asked once per model; a model that cannot gets a plain chat and one hint).
+    async fn offer_tools(&mut self, out: &mut dyn ReplySink) -> bool {
+        let Some(tools) = &self.tools else {
+            return false;
+        };
+        if tools.servers.tools().is_empty() {
+            return false;
+        }
+        if let Some(capable) = self.tool_capable.get(&self.model) {
+            return *capable;
+        }
+        let capable = match self
+            .client
+            .capabilities(&self.model, std::time::Duration::from_secs(5))
+            .await
+        {
+            Ok(caps) => caps.iter().any(|c| c == "tools"),
+            Err(_) => return false,
+        };
+        if !capable {
+            let _ = out.note(&format!(
+                "note: {} cannot call tools (its capabilities lack \"tools\"); chatting without them",
+                self.model
+            ));
+        }
+        self.tool_capable.insert(self.model.clone(), capable);
+        capable
     }
 
     /// The id that ties this conversation's turns together in telemetry.
@@ -144,6 +202,11 @@ impl ChatSession {
         messages.extend(self.history.iter().cloned());
         messages.push(Message::new(Role::User, prompt));
 
+        let offer = self.offer_tools(out).await;
+        let definitions = match (&self.tools, offer) {
+            (Some(tools), true) => tools.definitions(),
+            _ => Vec::new(),
+        };
         let turn = turn::Turn {
             client: &self.client,
             telemetry: self.telemetry.as_ref(),
@@ -151,13 +214,18 @@ impl ChatSession {
             options: &self.options,
             think: self.think,
             conversation_id: &self.conversation_id,
+            tools: self.tools.as_ref().filter(|_| offer),
+            tool_definitions: &definitions,
             number: self.turns,
             capture_content: self.capture_content,
         };
-        let report = turn.run(prompt, &messages, out, pin!(cancel)).await;
+        let report = turn
+            .run(prompt, &messages, out, self.approver.as_mut(), pin!(cancel))
+            .await;
         self.roots.push(report.root.clone());
         if report.status == TurnStatus::Success {
             self.history.push(Message::new(Role::User, prompt));
+            self.history.extend(report.tool_messages.iter().cloned());
             self.history.push(Message::assistant(
                 report.reply.clone(),
                 Some(report.thinking.clone()),
@@ -232,7 +300,7 @@ impl ChatSession {
         self.conversation_id = new_conversation_id();
     }
 
-    /// The user/assistant messages exchanged so far.
+    /// The conversation so far: user, assistant and tool messages.
     pub fn history(&self) -> &[Message] {
         &self.history
     }

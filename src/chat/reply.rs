@@ -13,6 +13,11 @@ pub trait ReplySink {
     fn thinking(&mut self, text: &str) -> io::Result<()>;
     /// A piece of the answer.
     fn content(&mut self, text: &str) -> io::Result<()>;
+    /// A status line during the turn (a tool that ran, a limit reached): dimmed on a
+    /// terminal, on stderr in a pipe. Plain writers drop it.
+    fn note(&mut self, _text: &str) -> io::Result<()> {
+        Ok(())
+    }
     /// The stream is over (completed, failed or cancelled): close whatever is open.
     fn finish(&mut self) -> io::Result<()> {
         Ok(())

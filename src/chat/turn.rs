@@ -45,13 +45,17 @@ use opentelemetry::{Context, KeyValue};
 use super::attributes::{finish_reasons, request_parameters, with_legacy_aliases};
 use super::capture;
 use super::reply::ReplySink;
+use super::tools::{Approver, CallSite, ToolBox};
 use super::TurnReport;
-use crate::ollama::wire::{ChatOptions, ChatRequest, Message, ServerMetrics, Think};
+use crate::ollama::wire::{ChatOptions, ChatRequest, Message, ServerMetrics, Think, ToolCall};
 use crate::ollama::{ChatStream, OllamaClient, OllamaError};
 use crate::telemetry::metrics::{TurnMeasurement, TurnStatus};
 use crate::telemetry::names::{attr, event, span};
 use crate::telemetry::{propagation, Telemetry};
 use crate::text::{printable, redacted_url, truncate};
+
+/// At most this many model calls in one turn: a model that keeps calling tools is stopped.
+pub const MAX_MODEL_CALLS: usize = 8;
 
 /// Prompt and reply text longer than this is truncated on span attributes: backends cap
 /// attribute sizes, and a span is not a transcript store.
@@ -70,6 +74,10 @@ pub(crate) struct Turn<'a> {
     pub think: Option<Think>,
     /// `gen_ai.conversation.id` / `session.id` of every span of the turn.
     pub conversation_id: &'a str,
+    /// The MCP tools offered to the model this turn (`None`: none, the plain tree).
+    pub tools: Option<&'a ToolBox>,
+    /// Their definitions in Ollama's request shape (empty without tools).
+    pub tool_definitions: &'a [serde_json::Value],
     pub number: u64,
     pub capture_content: bool,
 }
@@ -134,6 +142,8 @@ struct StreamOutcome {
     thinking_duration: Option<Duration>,
     /// The first error writing the reply out (a closed pipe, a full disk).
     output_error: Option<std::io::ErrorKind>,
+    /// The tools the reply asked to run, in `function.index` order.
+    tool_calls: Vec<ToolCall>,
 }
 
 impl StreamOutcome {
@@ -148,6 +158,7 @@ impl StreamOutcome {
             thinking_started: None,
             thinking_duration: None,
             output_error: None,
+            tool_calls: Vec::new(),
         }
     }
 }
@@ -170,7 +181,8 @@ impl Turn<'_> {
         prompt: &str,
         messages: &[Message],
         out: &mut dyn ReplySink,
-        cancel: Pin<&mut impl Future<Output = ()>>,
+        approver: &mut dyn Approver,
+        mut cancel: Pin<&mut impl Future<Output = ()>>,
     ) -> TurnReport {
         let tracer = &self.telemetry.tracer;
         // Truncated once, recorded on the root and on `generate_response` (where the
@@ -199,9 +211,80 @@ impl Turn<'_> {
         let turn_cx = Context::new().with_span(root);
 
         let started = Instant::now();
-        let outcome = self
-            .generate_response(&turn_cx, captured_prompt, messages, out, cancel)
+        let mut outcome = self
+            .generate_response(
+                &turn_cx,
+                captured_prompt.clone(),
+                messages,
+                out,
+                cancel.as_mut(),
+            )
             .await;
+        // The tool loop: while the reply asks for tools, run them (each an `execute_tool`
+        // span under the root) and call the model again with their results. A turn
+        // without tool calls never enters it, so its tree is the plain one.
+        let mut added: Vec<Message> = Vec::new();
+        let mut tool_calls_made = 0usize;
+        let mut model_calls = 1;
+        let mut earlier_tokens = (0, 0);
+        let first_call = (
+            outcome.first_token,
+            outcome.first_chunk,
+            outcome.thinking_duration,
+        );
+        'tools: while let Some(tools) = self.tools {
+            if outcome.ending.completion().is_none() || outcome.tool_calls.is_empty() {
+                break;
+            }
+            if model_calls >= MAX_MODEL_CALLS {
+                let _ = out.note(&format!(
+                    "stopped after {MAX_MODEL_CALLS} model calls in one turn: the model kept calling tools"
+                ));
+                break;
+            }
+            let mut asked =
+                Message::assistant(outcome.reply.clone(), Some(outcome.thinking.clone()));
+            asked.tool_calls = std::mem::take(&mut outcome.tool_calls);
+            let (input, output) = outcome.ending.tokens().unwrap_or((0, 0));
+            earlier_tokens = (earlier_tokens.0 + input, earlier_tokens.1 + output);
+            let calls = asked.tool_calls.clone();
+            added.push(asked);
+            for call in &calls {
+                let conversation = self.conversation();
+                let site = CallSite {
+                    telemetry: self.telemetry,
+                    turn_cx: &turn_cx,
+                    conversation: &conversation,
+                    capture_content: self.capture_content,
+                };
+                let ran = tools.run(site, call, approver, cancel.as_mut()).await;
+                let Some(record) = ran else {
+                    outcome.ending = Ending::Cancelled;
+                    break 'tools;
+                };
+                let _ = out.note(&record.notice);
+                added.push(Message::tool_result(&call.function.name, record.content));
+                tool_calls_made += 1;
+            }
+            let next: Vec<Message> = messages.iter().chain(added.iter()).cloned().collect();
+            outcome = self
+                .generate_response(
+                    &turn_cx,
+                    captured_prompt.clone(),
+                    &next,
+                    out,
+                    cancel.as_mut(),
+                )
+                .await;
+            model_calls += 1;
+        }
+        // Timings are the first model call's where it had them (each measured from the
+        // start of its own call); otherwise the call that produced the answer.
+        if model_calls > 1 {
+            outcome.first_token = first_call.0.or(outcome.first_token);
+            outcome.first_chunk = first_call.1.or(outcome.first_chunk);
+            outcome.thinking_duration = first_call.2.or(outcome.thinking_duration);
+        }
         let duration = started.elapsed();
 
         let (address, port) = server_address(self.client);
@@ -219,10 +302,14 @@ impl Turn<'_> {
             time_to_first_chunk: outcome.first_chunk,
             // A reasoning phase cut short by Ctrl-C is not a measurement of the model.
             thinking: outcome.thinking_duration.filter(|_| !cancelled),
-            tokens: outcome.ending.tokens(),
+            tokens: outcome
+                .ending
+                .tokens()
+                .map(|(i, o)| (i + earlier_tokens.0, o + earlier_tokens.1)),
         });
 
-        self.log_interaction(&turn_cx, &outcome, duration);
+        let tool_calls = self.tools.map(|_| tool_calls_made);
+        self.log_interaction(&turn_cx, &outcome, duration, tool_calls);
 
         if self.capture_content && outcome.ending.completion().is_some() {
             turn_cx.span().set_attribute(KeyValue::new(
@@ -237,6 +324,11 @@ impl Turn<'_> {
         let recorded = self.telemetry.enabled() && sc.is_sampled();
         TurnReport {
             status,
+            tool_messages: if status == TurnStatus::Success {
+                added
+            } else {
+                Vec::new()
+            },
             output_error: outcome.output_error,
             reply: outcome.reply,
             thinking: outcome.thinking,
@@ -278,6 +370,12 @@ impl Turn<'_> {
             attr::CHAT_MESSAGES_SENT,
             messages.len() as i64,
         ));
+        if self.capture_content && !self.tool_definitions.is_empty() {
+            attributes.push(KeyValue::new(
+                attr::GEN_AI_TOOL_DEFINITIONS,
+                serde_json::Value::from(self.tool_definitions.to_vec()).to_string(),
+            ));
+        }
         if let Some(text) = captured_prompt {
             attributes.push(KeyValue::new(attr::LLM_PROMPT, text));
             // The conversation as sent, newest messages first to survive the byte budget.
@@ -321,8 +419,13 @@ impl Turn<'_> {
                 if let Some(model) = &c.response_model {
                     attributes.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
                 }
+                // Ollama says `stop` after tool calls too; the conventions say `tool_call`.
+                let called_tools = !outcome.tool_calls.is_empty();
                 if let Some(reason) = &c.done_reason {
-                    attributes.push(finish_reasons(reason));
+                    attributes.push(finish_reasons(capture::finish_reason(
+                        Some(reason),
+                        called_tools,
+                    )));
                 }
                 if self.capture_content {
                     attributes.push(KeyValue::new(
@@ -395,6 +498,7 @@ impl Turn<'_> {
             stream: true,
             options: self.options,
             think: self.think,
+            tools: self.tool_definitions,
         };
         let send = self
             .client
@@ -490,6 +594,10 @@ impl Turn<'_> {
                         }
                         outcome.thinking.push_str(&message.thinking);
                     }
+                    // Tool calls come whole, one or several per chunk, over one or more chunks.
+                    outcome
+                        .tool_calls
+                        .extend(message.tool_calls.iter().cloned());
                     // Every chunk's text counts, the final one's included: newer Ollama
                     // versions put text in the `done:true` chunk.
                     if !message.content.is_empty() {
@@ -516,6 +624,9 @@ impl Turn<'_> {
         .with_context(stream_cx.clone())
         .await;
         let _ = out.finish();
+        outcome
+            .tool_calls
+            .sort_by_key(|c| c.function.index.unwrap_or(u32::MAX));
         // A model that thought and then said nothing (or was stopped) thought until the end.
         if let (Some(from), None) = (outcome.thinking_started, outcome.thinking_duration) {
             outcome.thinking_duration = Some(started.elapsed().saturating_sub(from));
@@ -610,7 +721,13 @@ impl Turn<'_> {
     /// `tracing-opentelemetry` parents the new `tracing` span on it, so it lands in the
     /// same trace. While it is entered, its context is current, so the log line carries
     /// its `span_id`.
-    fn log_interaction(&self, turn_cx: &Context, outcome: &StreamOutcome, duration: Duration) {
+    fn log_interaction(
+        &self,
+        turn_cx: &Context,
+        outcome: &StreamOutcome,
+        duration: Duration,
+        tool_calls: Option<usize>,
+    ) {
         let _attached = turn_cx.clone().attach();
         let log_span = tracing::info_span!(
             "log_interaction",
@@ -651,6 +768,7 @@ impl Turn<'_> {
                     error.type = error_type,
                     chat.root_span_id = root_span_id,
                     gen_ai.conversation.id = self.conversation_id,
+                    chat.tool_calls = tool_calls,
                     "chat interaction"
                 )
             };

@@ -93,6 +93,23 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// MCP servers in the mcpServers JSON format [default: $XDG_CONFIG_HOME/chatbot-otel/mcp.json when it exists]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub mcp_config: Option<PathBuf>,
+
+    /// Piped mode: run every tool call the model asks for (interactively you are asked)
+    #[arg(long, global = true)]
+    pub allow_tools: bool,
+
+    /// Piped mode: run calls of this tool (repeatable; NAME or SERVER.NAME)
+    #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub allow_tool: Vec<String>,
+
+    /// Seconds a tool call may take before it is cancelled
+    #[arg(long, global = true, value_name = "SECS", default_value = "60",
+          value_parser = parse_timeout)]
+    pub tool_timeout: Duration,
+
     /// Continue the conversation saved as NAME (see /save and /sessions)
     #[arg(
         long,

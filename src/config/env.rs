@@ -114,6 +114,15 @@ pub(crate) fn state_dir(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf
     Some(base.join("chatbot-otel"))
 }
 
+/// `$XDG_CONFIG_HOME/chatbot-otel` (else `~/.config/chatbot-otel`): where `mcp.json` lives.
+pub(crate) fn config_dir(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    Some(base.join("chatbot-otel"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

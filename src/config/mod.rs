@@ -98,6 +98,13 @@ pub struct Config {
     pub sessions_dir: Option<PathBuf>,
     /// `--resume NAME` / `--continue`: the saved conversation to start from.
     pub resume: Option<Resume>,
+    /// The `mcpServers` file: `--mcp-config`, else the default one if it exists.
+    pub mcp_config: Option<PathBuf>,
+    /// Piped tool policy: `--allow-tools`, `--allow-tool NAME`.
+    pub allow_tools: bool,
+    pub allow_tool: Vec<String>,
+    /// `--tool-timeout`.
+    pub tool_timeout: Duration,
     /// Warnings to show once at start-up (a value we ignored, with the reason).
     pub warnings: Vec<String>,
     /// Every setting with its origin, in display order.
@@ -336,6 +343,14 @@ impl Config {
             jaeger_ui_url,
             history_file: state_dir.as_ref().map(|d| d.join("history")),
             sessions_dir: state_dir.map(|d| d.join("sessions")),
+            mcp_config: cli.mcp_config.or_else(|| {
+                env::config_dir(env)
+                    .map(|d| d.join("mcp.json"))
+                    .filter(|p| p.is_file())
+            }),
+            allow_tools: cli.allow_tools,
+            allow_tool: cli.allow_tool,
+            tool_timeout: cli.tool_timeout,
             resume: match (cli.resume, cli.continue_last) {
                 (Some(name), _) => Some(Resume::Named(name)),
                 (None, true) => Some(Resume::Latest),

@@ -182,6 +182,42 @@ impl OllamaClient {
     }
 
     /// `GET` an API path and return the body of a 2xx answer; any other status is an error.
+    /// What a model can do, from `POST /api/show` (`completion`, `tools`, `thinking`, …).
+    /// An older server without the field gives an empty list.
+    pub async fn capabilities(
+        &self,
+        model: &str,
+        timeout: Duration,
+    ) -> Result<Vec<String>, OllamaError> {
+        let post = self
+            .http
+            .post(self.endpoint("api/show"))
+            .json(&serde_json::json!({ "model": model }))
+            .send();
+        let response = match tokio::time::timeout(timeout, post).await {
+            Err(_) => return Err(OllamaError::Timeout { after: timeout }),
+            Ok(Err(e)) => return Err(self.transport_error(e)),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status();
+        let body = read_bounded(response, timeout).await;
+        if !status.is_success() {
+            return Err(status_error(status, &body, model));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| OllamaError::InvalidResponse {
+                detail: format!("/api/show: {e}"),
+            })?;
+        Ok(value["capabilities"]
+            .as_array()
+            .map(|caps| {
+                caps.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn get_json(&self, path: &str, timeout: Duration) -> Result<String, OllamaError> {
         let get = self.http.get(self.endpoint(path)).send();
         let response = match tokio::time::timeout(timeout, get).await {
@@ -476,6 +512,7 @@ mod tests {
             stream: true,
             options,
             think: None,
+            tools: &[],
         }
     }
 

@@ -112,6 +112,9 @@ pub struct ChatRequest<'a> {
     /// Left out when the user chose nothing: a thinking-capable model then thinks by default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub think: Option<Think>,
+    /// The tools the model may call, in Ollama's `{"type":"function","function":{…}}` shape.
+    #[serde(skip_serializing_if = "<[serde_json::Value]>::is_empty")]
+    pub tools: &'a [serde_json::Value],
 }
 
 /// The request's `think` field: a boolean, or a level for models that take one (gpt-oss).
@@ -333,6 +336,7 @@ mod tests {
                 ..ChatOptions::default()
             },
             think: None,
+            tools: &[],
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
@@ -360,6 +364,7 @@ mod tests {
             stream: true,
             options: &options,
             think: Some(Think::Level(ThinkLevel::High)),
+            tools: &[],
         };
         assert_eq!(
             serde_json::to_string(&level).unwrap(),

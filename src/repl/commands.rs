@@ -17,7 +17,7 @@ use crate::config::parse_temperature_value;
 use crate::ollama::has_model;
 use crate::ollama::wire::Think;
 use crate::telemetry::names::metric;
-use crate::text::printable;
+use crate::text::{printable, truncate};
 
 /// How long `/model` and `/models` wait for Ollama's model list.
 const TAGS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -150,6 +150,13 @@ pub(crate) static COMMANDS: &[Spec] = &[
         "/feedback good|bad [TEXT]",
         "Rate the last reply (a span linked to its trace); add --trace TRACE_ID SPAN_ID before TEXT to rate an older one",
         feedback,
+    ),
+    row(
+        "tools",
+        &[],
+        "/tools",
+        "List the MCP servers, their state and their tools",
+        tools,
     ),
     row(
         "save",
@@ -529,6 +536,39 @@ fn store(repl: &Repl<'_>) -> Option<Store> {
             .error("no state directory for saved conversations: set XDG_STATE_HOME or HOME");
     }
     store
+}
+
+fn tools(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
+    if !args.is_empty() {
+        return Err(Usage);
+    }
+    let Some(toolbox) = repl.session.tools() else {
+        repl.console.info(
+            "No MCP servers configured (--mcp-config PATH, or $XDG_CONFIG_HOME/chatbot-otel/mcp.json).",
+        );
+        return Ok(Flow::Continue);
+    };
+    let tools = toolbox.servers.tools();
+    let mut lines = Vec::new();
+    for status in toolbox.servers.statuses() {
+        let state = match &status.state {
+            crate::mcp::ServerState::Starting => "starting".to_string(),
+            crate::mcp::ServerState::Ready { .. } => "ready".to_string(),
+            crate::mcp::ServerState::Failed { reason } => format!("failed: {reason}"),
+        };
+        lines.push(format!("{}  ({state})", status.name));
+        for tool in tools.iter().filter(|t| t.server == status.name) {
+            let description = tool.description.as_deref().unwrap_or("");
+            let first = description.lines().next().unwrap_or("");
+            lines.push(format!(
+                "  {:<28} {}",
+                tool.name,
+                printable(&truncate(first, 80))
+            ));
+        }
+    }
+    repl.console.info(&lines.join("\n"));
+    Ok(Flow::Continue)
 }
 
 /// One session name, no spaces.

@@ -148,6 +148,8 @@ pub(crate) fn run(
         in_block: false,
     }));
     let history = History::open(config.history_file.clone(), &mut editor);
+    // Nothing runs without consent: at a terminal, every tool call is asked about.
+    session.set_approver(Box::new(super::approve::AskUser::new(console.style)));
     let mut repl = Repl::new(rt, session, console, config).with_collector_probe();
 
     // Lines of a """ block collected so far.

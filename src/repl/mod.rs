@@ -6,6 +6,7 @@
 //! carries nothing but reply text so `chatbot-otel < questions.txt > answers.txt` works,
 //! and every status line goes to stderr.
 
+pub(crate) mod approve;
 pub(crate) mod collector;
 pub(crate) mod commands;
 pub(crate) mod interactive;

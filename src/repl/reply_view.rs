@@ -156,6 +156,17 @@ impl<A: Write, T: Write> ReplySink for ReplyView<'_, A, T> {
         self.answer.flush()
     }
 
+    fn note(&mut self, text: &str) -> io::Result<()> {
+        self.stop_waiting();
+        self.close_thinking()?;
+        if matches!(self.phase, Phase::Thinking { .. }) {
+            self.phase = Phase::Answering;
+        }
+        let line = self.style.dim(&printable(text));
+        writeln!(self.thoughts, "{line}")?;
+        self.thoughts.flush()
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.stop_waiting();
         // A model that thought and then said nothing (or was stopped) still closes its block.

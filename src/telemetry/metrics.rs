@@ -73,6 +73,7 @@ pub struct ChatMetrics {
     token_usage: Histogram<u64>,
     time_to_first_chunk: Histogram<f64>,
     feedback: Counter<u64>,
+    tool_calls: Counter<u64>,
     /// The GenAI development line's names, recorded too with `gen_ai_latest_experimental`.
     latest: Option<LatestGenAi>,
 }
@@ -172,8 +173,24 @@ impl ChatMetrics {
                 .with_unit("{feedback}")
                 .with_description("The user's judgements of replies")
                 .build(),
+            tool_calls: meter
+                .u64_counter(metric::LLM_TOOL_CALLS)
+                .with_unit("{call}")
+                .with_description("Tool calls the model asked for, by tool and outcome")
+                .build(),
             latest,
         }
+    }
+
+    /// A tool call ended (`success`, `error`, or `denied` when it did not run).
+    pub fn tool_call(&self, tool: &str, status: &'static str) {
+        self.tool_calls.add(
+            1,
+            &[
+                KeyValue::new(attr::METRIC_TOOL, tool.to_string()),
+                KeyValue::new(attr::METRIC_STATUS, status),
+            ],
+        );
     }
 
     /// The user rated a reply (`good` or `bad`).

@@ -92,6 +92,8 @@ pub struct Telemetry {
     /// works with the SDK tracer and with the no-op tracer used when telemetry is off.
     pub tracer: BoxedTracer,
     pub metrics: ChatMetrics,
+    /// The meter of our scope, for instruments made elsewhere (the MCP client's).
+    pub meter: opentelemetry::metrics::Meter,
     /// The recent turns' finished spans, for `/trace` (absent when telemetry is off).
     pub recent: Option<RecentSpans>,
     /// On-demand reader of the same meter the exporter uses, for `/stats`.
@@ -230,6 +232,7 @@ impl Telemetry {
         Telemetry {
             tracer: BoxedTracer::new(Box::new(NoopTracer::new())),
             metrics: ChatMetrics::new(&meter),
+            meter,
             recent: None,
             stats: None,
             providers: None,
@@ -242,13 +245,12 @@ impl Telemetry {
     /// Wraps providers built elsewhere (tests use in-memory exporters). No global state
     /// and no subscriber are touched.
     pub fn from_providers(tracer: SdkTracerProvider, meter: SdkMeterProvider) -> Self {
-        let metrics = ChatMetrics::new(&opentelemetry::metrics::MeterProvider::meter_with_scope(
-            &meter,
-            scope(),
-        ));
+        let our_meter = opentelemetry::metrics::MeterProvider::meter_with_scope(&meter, scope());
+        let metrics = ChatMetrics::new(&our_meter);
         Telemetry {
             tracer: BoxedTracer::new(Box::new(tracer.tracer_with_scope(scope()))),
             metrics,
+            meter: our_meter,
             recent: None,
             stats: None,
             providers: Some(Providers {
@@ -433,10 +435,12 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
         .try_init()
         .map_err(|_| TelemetryError::Subscriber)?;
 
-    let metrics = ChatMetrics::new(&global::meter_with_scope(scope()));
+    let our_meter = global::meter_with_scope(scope());
+    let metrics = ChatMetrics::new(&our_meter);
     Ok(Telemetry {
         tracer: BoxedTracer::new(Box::new(tracer_provider.tracer_with_scope(scope()))),
         metrics,
+        meter: our_meter,
         recent: Some(recent),
         stats: Some(stats),
         providers: Some(providers),

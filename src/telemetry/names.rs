@@ -65,6 +65,14 @@ pub mod attr {
     pub const LLM_TOKENS_OUTPUT: &str = "llm.tokens.output";
     pub const LLM_TOKENS_TOTAL: &str = "llm.tokens.total";
     pub const LLM_DURATION_MS: &str = "llm.duration_ms";
+    /// On `execute_tool`: `approved`, `always`, `denied` or `not_allowed` (see `chat::tools`).
+    pub const LLM_TOOL_DECISION: &str = "llm.tool.decision";
+    /// How many tool calls a turn made, on its log record (`tool_calls` in the file).
+    pub const CHAT_TOOL_CALLS: &str = "chat.tool_calls";
+    /// The tools offered to the model, as JSON (content capture only), on `generate_response`.
+    pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
+    /// Metric attribute of `llm.tool.calls`: the tool's name.
+    pub const METRIC_TOOL: &str = "tool";
     /// `true` on the spans of a turn the user cancelled (not an error).
     pub const LLM_CANCELLED: &str = "llm.cancelled";
     /// Number of NDJSON chunks read from the stream.
@@ -201,6 +209,7 @@ pub mod log {
         (super::attr::CHAT_TURNS, "turns"),
         (super::attr::CHATBOT_OLLAMA_URL, "ollama"),
         (super::attr::CHATBOT_TELEMETRY_ENABLED, "telemetry"),
+        (super::attr::CHAT_TOOL_CALLS, "tool_calls"),
     ];
 }
 
@@ -226,6 +235,8 @@ pub mod metric {
     pub const LLM_TIME_TO_FIRST_TOKEN: &str = "llm.time_to_first_token";
     /// `llm_thinking_duration_seconds{model}`: first thinking chunk to first content chunk
     pub const LLM_THINKING_DURATION: &str = "llm.thinking.duration";
+    /// `llm_tool_calls_total{tool,status}`: status `success`, `error` or `denied`
+    pub const LLM_TOOL_CALLS: &str = "llm.tool.calls";
     /// `llm_requests_active{model}` (an UpDownCounter: no `_total`)
     pub const LLM_REQUESTS_ACTIVE: &str = "llm.requests.active";
     /// `llm_feedback_total{model,rating}`

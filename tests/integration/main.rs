@@ -36,3 +36,4 @@ mod repl_front_end;
 mod repl_terminal;
 mod session_in_memory;
 mod thinking;
+mod tools;

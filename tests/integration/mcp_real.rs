@@ -58,18 +58,18 @@ fn python() -> String {
     installed("venv/bin/python")
 }
 
-fn time_server() -> Value {
+pub(crate) fn time_server() -> Value {
     json!({"command": installed("venv/bin/mcp-server-time"), "args": []})
 }
 
-fn everything_server() -> Value {
+pub(crate) fn everything_server() -> Value {
     json!({
         "command": "node",
         "args": [installed("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio"]
     })
 }
 
-fn traced_server(env: Value) -> Value {
+pub(crate) fn traced_server(env: Value) -> Value {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_server/traced_server.py");
     json!({"command": python(), "args": [script.display().to_string()], "env": env})

@@ -156,3 +156,42 @@ async fn escape_sequences_in_a_reply_are_shown_not_obeyed() {
     pty.send("/bye\r");
     assert_eq!(pty.wait(WAIT).code(), Some(0));
 }
+
+/// At a terminal every tool call is asked about: `y` runs it, `n` tells the model no.
+#[tokio::test(flavor = "multi_thread")]
+async fn tool_calls_are_asked_about_at_the_terminal() {
+    let fake = fake_ollama::FakeOllama::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("mcp.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({ "mcpServers": { "time": crate::mcp_real::time_server() } }).to_string(),
+    )
+    .unwrap();
+    let mut command = chatbot_command(BIN, home.path(), &fake.url());
+    command.arg("--mcp-config").arg(&config);
+    let mut pty = Pty::spawn(command, 140, 30);
+    let at = pty.expect(">>> ", WAIT);
+    pty.send("use get_current_time timezone=UTC\r");
+    let at = pty.expect_after(
+        at,
+        r#"run time.get_current_time {"timezone":"UTC"}? [y]es / [n]o / [a]lways this tool"#,
+        WAIT,
+    );
+    pty.send("y\r");
+    let at = pty.expect_after(at, "ran time.get_current_time in ", WAIT);
+    let at = pty.expect_after(at, "get_current_time returned: ", WAIT);
+    let at = pty.expect_after(at, ">>> ", WAIT);
+    pty.send("use get_current_time timezone=UTC once more\r");
+    let at = pty.expect_after(at, "[a]lways this tool", WAIT);
+    pty.send("n\r");
+    pty.expect_after(at, "declined by the user", WAIT);
+    let last = fake.chat_requests().pop().unwrap().messages();
+    let tool = last.iter().rev().find(|m| m["role"] == "tool").unwrap();
+    assert!(tool["content"]
+        .as_str()
+        .unwrap()
+        .contains("was not run: declined by the user"));
+    pty.send("/bye\r");
+    assert_eq!(pty.wait(WAIT).code(), Some(0));
+}
