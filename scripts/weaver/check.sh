@@ -8,7 +8,7 @@
 #   2. `weaver registry live-check` listening for OTLP/gRPC on loopback while scripted
 #      sessions of target/release/chatbot-otel against target/release/fake-ollama take
 #      every path: good turns, each error type, a cancelled turn, feedback, thinking (boolean
-#      and levels), model options, the semconv opt-ins, and `doctor`.
+#      and levels), model options, the GenAI semconv opt-in, and `doctor`.
 #   3. The live-check report (JSON) is summed up by report.py: the count of findings per
 #      level and message; the script fails on any `violation`.
 #
@@ -94,6 +94,7 @@ export OTEL_EXPORTER_OTLP_PROTOCOL=grpc
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT"
 export LOG_FILE="$WORK/chatbot-otel.log"
 export OTEL_SERVICE_NAME=chatbot-otel-weaver-check
+export DEPLOYMENT_ENVIRONMENT=weaver-check
 unset OTEL_SEMCONV_STABILITY_OPT_IN OTEL_SDK_DISABLED CHATBOT_EXPORT
 OLLAMA="http://127.0.0.1:$OLLAMA_PORT"
 
@@ -126,8 +127,10 @@ session model-not-found $'Hello\n' --model no-such-model:1b
 session think-not-supported $'Hello\n' --model llama3.2:latest --think
 session thinking $'Think about it\n/feedback good\n' --model qwen3:0.6b
 session reasoning-level $'Think hard\n' --model gpt-oss:20b --think high
+# The GenAI opt-in only: `http/dup` emits the deprecated `http.method`, `http.url` and
+# `http.status_code` on purpose, and a deprecated attribute is a violation to Weaver.
 (
-    export OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental,http/dup
+    export OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental
     session opt-in $'Hello\n' --model qwen3:0.6b --think
 )
 echo "--- session: ollama-down"
