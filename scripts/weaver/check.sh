@@ -8,7 +8,8 @@
 #   2. `weaver registry live-check` listening for OTLP/gRPC on loopback while scripted
 #      sessions of target/release/chatbot-otel against target/release/fake-ollama take
 #      every path: good turns, each error type, a cancelled turn, feedback, thinking (boolean
-#      and levels), model options, the GenAI semconv opt-in, and `doctor`.
+#      and levels), model options, the GenAI semconv opt-in, /save and --resume, `--demo`,
+#      and `doctor`.
 #   3. The live-check report (JSON) is summed up by report.py: the count of findings per
 #      level and message; the script fails on any `violation`.
 #
@@ -94,7 +95,8 @@ export OTEL_EXPORTER_OTLP_PROTOCOL=grpc
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT"
 export LOG_FILE="$WORK/chatbot-otel.log"
 export OTEL_SERVICE_NAME=chatbot-otel-weaver-check
-export DEPLOYMENT_ENVIRONMENT=weaver-check
+export DEPLOYMENT_ENVIRONMENT=test
+export XDG_STATE_HOME="$WORK/state"
 unset OTEL_SEMCONV_STABILITY_OPT_IN OTEL_SDK_DISABLED CHATBOT_EXPORT
 OLLAMA="http://127.0.0.1:$OLLAMA_PORT"
 
@@ -133,6 +135,11 @@ session reasoning-level $'Think hard\n' --model gpt-oss:20b --think high
     export OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental
     session opt-in $'Hello\n' --model qwen3:0.6b --think
 )
+# A saved conversation, resumed: the loaded one keeps its conversation id.
+session save $'Hello\n/save weaver-check\n' --model llama3.2:latest
+session resume $'Once more\n' --model llama3.2:latest --resume weaver-check
+# The built-in demo model: the Resource says `chatbot.demo=true`.
+session demo $'Hello\n' --demo
 echo "--- session: ollama-down"
 printf 'Hello\n' | "$CHATBOT" --ollama-url "http://127.0.0.1:$DOWN_PORT" \
     --model llama3.2:latest > "$WORK/ollama-down.out" 2>&1
