@@ -11,7 +11,8 @@
 //!   (`opentelemetry_sdk::testing`): the shape of a turn's spans and metrics, where no process
 //!   boundary is under test (`session_in_memory`).
 //! * The repository itself: every relative link in the Markdown files resolves
-//!   (`markdown_links`).
+//!   (`markdown_links`); `src/telemetry/names.rs` and the Weaver registry under
+//!   `telemetry/registry/` name the same telemetry (`registry`).
 //!
 //! Run one group with `cargo test --test integration piped_traces::`.
 
@@ -32,6 +33,7 @@ mod piped_traces;
 mod piped_turns;
 mod piped_views;
 mod pty_interactive;
+mod registry;
 mod repl_front_end;
 mod repl_terminal;
 mod session_in_memory;
