@@ -143,7 +143,9 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // MCP servers start in the background; the prompt waits at most a second for them.
+    // MCP servers start in the background; the prompt waits at most a second for them. A
+    // script (piped input) waits until they are up, up to 10 s, so its first prompt sees
+    // the same tools as its last.
     if let Some(path) = &config.mcp_config {
         match crate::mcp::McpConfig::load(path) {
             Err(e) => {
@@ -154,7 +156,8 @@ pub fn run() -> ExitCode {
                     let _inside = runtime.enter();
                     crate::mcp::McpServers::start(&mcp, crate::mcp::DEFAULT_STARTUP_TIMEOUT)
                 };
-                runtime.block_on(servers.wait_settled(Duration::from_secs(1)));
+                let budget = if interactive_mode { 1 } else { 10 };
+                runtime.block_on(servers.wait_settled(Duration::from_secs(budget)));
                 for status in servers.statuses() {
                     if let crate::mcp::ServerState::Failed { reason } = &status.state {
                         crate::repl::out::stderr_line(&format!(

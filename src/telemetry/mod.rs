@@ -421,10 +421,13 @@ pub fn init(config: &Config) -> Result<Telemetry, TelemetryError> {
         .with_level(false)
         .with_target(false)
         .with_tracked_inactivity(false)
-        .with_filter(
+        // Spans only: an event inside `log_interaction` is a log record (the logs bridge
+        // exports it), not a span event with `level`/`target` and stringified fields.
+        .with_filter(tracing_subscriber::filter::FilterExt::and(
             tracing_subscriber::filter::Targets::new()
                 .with_target("chatbot_otel", tracing::Level::TRACE),
-        );
+            tracing_subscriber::filter::filter_fn(|meta| meta.is_span()),
+        ));
     let log_bridge = providers.logger.as_ref().map(|logger| {
         OpenTelemetryTracingBridge::new(logger).with_filter(logs::bridge_filter(config.log_level))
     });

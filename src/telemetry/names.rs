@@ -78,7 +78,9 @@ pub mod attr {
     /// Number of NDJSON chunks read from the stream.
     pub const LLM_STREAM_CHUNKS: &str = "llm.stream.chunks";
     /// The model's reasoning text (only when content capture is on), on `generate_response`.
-    pub const LLM_THINKING: &str = "llm.thinking";
+    /// Not `llm.thinking`: an attribute may not also be the namespace of others
+    /// (`llm.thinking.duration_ms`), as OpenTelemetry Weaver's registry rules say.
+    pub const LLM_THINKING: &str = "llm.thinking.content";
     /// Milliseconds from the first thinking chunk to the first content chunk (or the end).
     pub const LLM_THINKING_DURATION_MS: &str = "llm.thinking.duration_ms";
     /// Number of chunks that carried thinking text.
@@ -215,6 +217,9 @@ pub mod log {
 
 /// Resource attribute keys we set ourselves.
 pub mod resource {
+    pub const SERVICE_NAME: &str = "service.name";
+    pub const SERVICE_VERSION: &str = "service.version";
+    pub const HOST_NAME: &str = "host.name";
     /// From `DEPLOYMENT_ENVIRONMENT` (the conventions' current name, not the deprecated
     /// `deployment.environment`).
     pub const DEPLOYMENT_ENVIRONMENT_NAME: &str = "deployment.environment.name";

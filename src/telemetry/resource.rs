@@ -25,9 +25,12 @@ use super::names::DEFAULT_SERVICE_NAME;
 /// a real model's.
 pub fn build(env: impl Fn(&str) -> Option<String>, demo: bool) -> Resource {
     let mut defaults = vec![
-        KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
         KeyValue::new(
-            "host.name",
+            super::names::resource::SERVICE_VERSION,
+            env!("CARGO_PKG_VERSION"),
+        ),
+        KeyValue::new(
+            super::names::resource::HOST_NAME,
             gethostname::gethostname().to_string_lossy().into_owned(),
         ),
     ];
@@ -59,7 +62,9 @@ pub fn build(env: impl Fn(&str) -> Option<String>, demo: bool) -> Resource {
 /// The `service.name` of a Resource (for the `service` key of JSON log lines).
 pub fn service_name(resource: &Resource) -> String {
     resource
-        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .get(&opentelemetry::Key::from_static_str(
+            super::names::resource::SERVICE_NAME,
+        ))
         .map(|v| v.as_str().into_owned())
         .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_string())
 }

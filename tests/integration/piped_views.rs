@@ -71,8 +71,7 @@ chat_interaction INTERNAL <n> ms <bar>
 |  |     http 200
 |  `- process_streaming_response INTERNAL <n> ms <bar>
 |        time to first chunk=<n> ms chunks={chunks} done_reason=stop
-`- log_interaction INTERNAL <n> ms <bar>
-      event chat interaction at +<n> ms",
+`- log_interaction INTERNAL <n> ms <bar>",
         input = outcome.prompt_eval_count.unwrap(),
         output = outcome.eval_count.unwrap(),
         chunks = outcome.chunks_sent + 1,

@@ -33,6 +33,15 @@ const VALUES: &[&str] = &[
     "metric::STATUS_SUCCESS",
     "metric::STATUS_ERROR",
     "metric::STATUS_CANCELLED",
+    "tools::TOOL_TYPE_FUNCTION",
+    "tools::TRANSPORT_PIPE",
+    "tools::ERROR_TOOL_ERROR",
+    "tools::ERROR_TIMEOUT",
+    "tools::ERROR_CONNECTION_CLOSED",
+    "tools::ERROR_UNEXPECTED_RESPONSE",
+    "tools::ERROR_UNKNOWN_TOOL",
+    "tools::ERROR_INVALID_ARGUMENTS",
+    "tools::ERROR_SERVER_UNAVAILABLE",
 ];
 
 /// Registry names no constant of ours can hold: the SDK's Resource attributes.

@@ -71,7 +71,7 @@ async fn thinks_by_default_and_telemetry_tells_the_phases_apart() {
     let stream = span(&spans, tid, "process_streaming_response");
     assert!(gen.attr("ollama.request.think").is_none());
     assert!(gen.attr("gen_ai.request.reasoning.level").is_none());
-    assert_eq!(gen.str_attr("llm.thinking"), sent.thinking);
+    assert_eq!(gen.str_attr("llm.thinking.content"), sent.thinking);
     assert_eq!(gen.str_attr("llm.response"), sent.text);
     assert_eq!(
         gen.int_attr("gen_ai.usage.output_tokens"),
@@ -164,7 +164,7 @@ async fn a_model_that_does_not_think_has_no_thinking_names() {
     let tid = &out.trace_ids()[0];
     let gen = span(&spans, tid, "generate_response");
     let stream = span(&spans, tid, "process_streaming_response");
-    assert!(gen.attr("llm.thinking").is_none());
+    assert!(gen.attr("llm.thinking.content").is_none());
     assert!(gen.events_named("thinking_started").is_empty());
     assert!(stream.attr("llm.thinking.duration_ms").is_none());
     assert!(gen
@@ -222,7 +222,7 @@ async fn hidden_thinking_is_not_printed() {
     // Hidden from the screen, not from the trace.
     let spans = rx.spans();
     let gen = span(&spans, &out.trace_ids()[0], "generate_response");
-    assert_eq!(gen.str_attr("llm.thinking"), sent.thinking);
+    assert_eq!(gen.str_attr("llm.thinking.content"), sent.thinking);
 }
 
 /// `--think` with a model that cannot think: one line saying what to do, the error typed
