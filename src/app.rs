@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::chat::ChatSession;
 use crate::config::{ArgsError, Command, Config};
 use crate::ollama::OllamaClient;
+use crate::repl::out::stderr_line;
 use crate::repl::signals::Signals;
 use crate::repl::{interactive, piped};
 use crate::telemetry;
@@ -44,7 +45,7 @@ pub fn run() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            stderr_line(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -71,7 +72,7 @@ pub fn run() -> ExitCode {
         }
     };
     for warning in &config.warnings {
-        eprintln!("warning: {warning}");
+        stderr_line(&format!("warning: {warning}"));
     }
     tracing::info!(
         name: "chatbot_started",
@@ -103,7 +104,7 @@ pub fn run() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            stderr_line(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -122,6 +123,6 @@ pub fn run() -> ExitCode {
 }
 
 fn config_error(message: &str) -> ExitCode {
-    eprintln!("error: {}", message.trim_start_matches("error: "));
+    stderr_line(&format!("error: {}", message.trim_start_matches("error: ")));
     ExitCode::from(EXIT_CONFIG)
 }

@@ -108,3 +108,50 @@ async fn credentials_in_the_ollama_url_are_redacted() {
     );
     assert!(!format!("{:?}", rx.logs()).contains("s3cret-pw"));
 }
+
+/// `chatbot-otel < prompts 2>&-`-like: stderr is a pipe nobody reads (closed before the
+/// first write). Warnings and status lines are dropped, not fatal: every prompt is
+/// answered, the exit code is 0, and the spans still reach the collector.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stderr_is_ignored() {
+    let fake = FakeOllama::start().await;
+    let rx = OtlpReceiver::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .env("LOG_FILE", home.path().join("chatbot.log"))
+        .env("OLLAMA_ENDPOINT", fake.url())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
+        // A start-up warning: the first thing written to stderr.
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"hello\nhow are you\n").unwrap();
+    }
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "stdout: {stdout}");
+    assert_eq!(stdout.lines().count(), 2, "both prompts answered: {stdout}");
+    assert_eq!(fake.chat_requests().len(), 2);
+    let chats = rx
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "chat_interaction")
+        .count();
+    assert_eq!(chats, 2, "both turns' spans flushed");
+}
