@@ -155,3 +155,113 @@ async fn a_closed_stderr_is_ignored() {
         .count();
     assert_eq!(chats, 2, "both turns' spans flushed");
 }
+
+/// Settings the SDK would take silently and lose telemetry (or a core) with: each gets
+/// exactly one `error:` (exit 2) or `warning:` line naming the variable, and a header
+/// value never appears.
+#[tokio::test(flavor = "multi_thread")]
+async fn harmful_otel_settings_get_one_line_naming_the_variable() {
+    // (variable, value, exit code, words of the one line)
+    let table: &[(&str, &str, i32, &[&str])] = &[
+        (
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "0",
+            2,
+            &["error:", "OTEL_METRIC_EXPORT_INTERVAL=0"],
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "0",
+            2,
+            &["error:", "OTEL_BSP_SCHEDULE_DELAY=0"],
+        ),
+        (
+            "OTEL_BLRP_SCHEDULE_DELAY",
+            "0",
+            2,
+            &["error:", "OTEL_BLRP_SCHEDULE_DELAY=0"],
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "0",
+            2,
+            &["error:", "OTEL_BSP_MAX_QUEUE_SIZE=0"],
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Authorization Bearer-t0ken",
+            0,
+            &["warning:", "OTEL_EXPORTER_OTLP_HEADERS", "not sent"],
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-api-key=",
+            0,
+            &["warning:", "x-api-key has an empty value"],
+        ),
+        (
+            "OTEL_TRACES_SAMPLER",
+            "sometimes",
+            0,
+            &[
+                "warning:",
+                "OTEL_TRACES_SAMPLER=\"sometimes\"",
+                "parentbased_always_on",
+            ],
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "0",
+            0,
+            &["warning:", "OTEL_EXPORTER_OTLP_TIMEOUT=\"0\"", "3000 ms"],
+        ),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "team=a,=x",
+            0,
+            &["warning:", "OTEL_RESOURCE_ATTRIBUTES", "empty key"],
+        ),
+    ];
+    for (var, value, code, words) in table {
+        let out = Chatbot::new()
+            .arg("--export")
+            .arg("none")
+            .env(*var, *value)
+            .run()
+            .await;
+        out.assert_exit(*code);
+        let lines = out.stderr_lines();
+        assert_eq!(lines.len(), 1, "{var}={value}: {out:?}");
+        for word in *words {
+            assert!(
+                lines[0].contains(word),
+                "{var}={value}: {:?} lacks {word:?}",
+                lines[0]
+            );
+        }
+        assert!(
+            !out.stderr.contains("t0ken"),
+            "a header value is shown: {out:?}"
+        );
+    }
+    // An endpoint only matters when OTLP is the export target (the default).
+    let out = Chatbot::new().otlp("ftp://collector:4318").run().await;
+    out.assert_exit(2);
+    assert!(
+        out.error_lines()[0].contains("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "{out:?}"
+    );
+    // A ratio outside 0..1 needs its sampler.
+    let out = Chatbot::new()
+        .arg("--export")
+        .arg("none")
+        .env("OTEL_TRACES_SAMPLER", "traceidratio")
+        .env("OTEL_TRACES_SAMPLER_ARG", "-1")
+        .run()
+        .await;
+    out.assert_exit(2);
+    assert!(
+        out.error_lines()[0].contains("OTEL_TRACES_SAMPLER_ARG \"-1\""),
+        "{out:?}"
+    );
+}
