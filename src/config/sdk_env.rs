@@ -71,7 +71,7 @@ pub(crate) fn check(env: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>
         } else if sampler.ends_with("traceidratio") {
             if let Some(raw) = env("OTEL_TRACES_SAMPLER_ARG") {
                 match raw.parse::<f64>() {
-                    Ok(r) if r == 0.0 => warnings.push(format!(
+                    Ok(0.0) => warnings.push(format!(
                         "OTEL_TRACES_SAMPLER_ARG={raw:?} with {sampler}: no trace will be sampled or exported"
                     )),
                     Ok(r) if (0.0..=1.0).contains(&r) => {}
@@ -125,8 +125,13 @@ mod tests {
     /// Each harmful value: an error or a warning that names the variable and the value.
     #[test]
     fn each_harmful_value_gets_one_line_naming_it() {
-        // (variables, Some(true) = error, Some(false) = warning, words the line holds)
-        let table: &[(&[(&str, &str)], bool, &[&str])] = &[
+        // (variables, true = error / false = warning, words the line holds)
+        type Row = (
+            &'static [(&'static str, &'static str)],
+            bool,
+            &'static [&'static str],
+        );
+        let table: &[Row] = &[
             (
                 &[("OTEL_METRIC_EXPORT_INTERVAL", "0")],
                 true,
