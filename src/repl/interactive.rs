@@ -260,7 +260,8 @@ impl History {
     fn open(path: Option<PathBuf>, editor: &mut Editor<PromptHelper, FileHistory>) -> Self {
         if let Some(p) = &path {
             if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
+                // rustyline creates the file itself, 0600; the directory is ours.
+                let _ = crate::telemetry::logs::create_private_dir(dir);
             }
             let _ = editor.load_history(p);
         }

@@ -85,9 +85,13 @@ impl JsonLogLayer {
 /// Opens `path` for appending, creating its directory if needed. When a component of the
 /// path is a file, says so: the OS's own answer ("File exists", from creating the
 /// directory) names a symptom, not the cause.
+///
+/// The log file and the export file hold prompts and replies, so a file created here is
+/// `0600` and a directory `0700` (see [`create_private_dir`]); an existing file or
+/// directory keeps the mode its owner gave it.
 pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(dir) {
+        if let Err(e) = create_private_dir(dir) {
             let file_in_the_way = dir.ancestors().find(|a| a.is_file());
             return Err(match file_in_the_way {
                 Some(file) => io::Error::new(
@@ -98,7 +102,21 @@ pub(crate) fn open_append(path: &Path) -> io::Result<File> {
             });
         }
     }
-    OpenOptions::new().create(true).append(true).open(path)
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// `create_dir_all`, with every directory it creates readable by the owner only (`0700`):
+/// the state directory holds the history and the log, both with prompts in them.
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// At most one line a minute per kind of SDK warning.

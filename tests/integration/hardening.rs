@@ -265,3 +265,72 @@ async fn harmful_otel_settings_get_one_line_naming_the_variable() {
         "{out:?}"
     );
 }
+
+/// The permission bits of a path, in octal as `ls -l` users read them (`"600"`).
+#[cfg(unix)]
+fn mode_of(path: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode();
+    format!("{:o}", mode & 0o777)
+}
+
+/// The log file and the export file hold prompts and replies: both are created `0600`,
+/// in directories created `0700`, whatever the umask would have given.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_and_export_files_are_private() {
+    let fake = FakeOllama::start().await;
+    let base = tempfile::tempdir().unwrap();
+    let log = base.path().join("logs/deeper/chatbot.log");
+    let export = base.path().join("export/telemetry.jsonl");
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .env("LOG_FILE", log.to_string_lossy())
+        .arg(format!("--export=file:{}", export.display()))
+        .stdin("a private prompt\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    assert!(std::fs::read_to_string(&export)
+        .unwrap()
+        .contains("a private prompt"));
+    assert_eq!(mode_of(&log), "600", "log file");
+    assert_eq!(mode_of(&export), "600", "export file");
+    for dir in ["logs", "logs/deeper", "export"] {
+        assert_eq!(mode_of(&base.path().join(dir)), "700", "{dir}/");
+    }
+}
+
+/// The line editor's history (every message typed) is `0600` in a state directory
+/// created `0700`.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_history_file_is_private() {
+    use crate::support::pty::{chatbot_command, Pty};
+    let fake = FakeOllama::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let mut command = chatbot_command(BIN, home.path(), &fake.url());
+    command.env("XDG_STATE_HOME", &state);
+    let mut pty = Pty::spawn(command, 100, 30);
+    let wait = Duration::from_secs(15);
+    let at = pty.expect(">>> ", wait);
+    pty.send("a private prompt\r");
+    pty.expect_after(at, "You said: a private prompt", wait);
+    pty.send("/bye\r");
+    assert_eq!(pty.wait(wait).code(), Some(0), "{}", pty.text());
+    let history = state.join("chatbot-otel/history");
+    assert!(std::fs::read_to_string(&history)
+        .unwrap()
+        .contains("a private prompt"));
+    assert_eq!(mode_of(&history), "600", "history file");
+    assert_eq!(mode_of(&state), "700", "state/");
+    assert_eq!(
+        mode_of(&state.join("chatbot-otel")),
+        "700",
+        "state/chatbot-otel/"
+    );
+}
