@@ -334,3 +334,51 @@ async fn the_history_file_is_private() {
         "state/chatbot-otel/"
     );
 }
+
+/// SIGTERM or SIGQUIT while the line editor holds the terminal in raw mode: the exit code
+/// is 128 + N, and the terminal is handed back as it was — echo and line editing on,
+/// bracketed paste off — with the `exiting` log line written and flushed.
+#[cfg(unix)]
+#[test]
+fn a_signal_at_the_prompt_restores_the_terminal() {
+    use crate::support::pty::{chatbot_command, Pty};
+    use rustix::termios::LocalModes;
+    use std::os::fd::BorrowedFd;
+    for (signal, code) in [("TERM", 143), ("QUIT", 131), ("HUP", 129)] {
+        let home = tempfile::tempdir().unwrap();
+        let command = chatbot_command(BIN, home.path(), &closed_port_url());
+        let mut pty = Pty::spawn(command, 100, 30);
+        let wait = Duration::from_secs(15);
+        pty.expect(">>> ", wait);
+        // SAFETY: the fd is the harness's open master for the whole block.
+        let master = unsafe { BorrowedFd::borrow_raw(pty.master_fd()) };
+        let raw = rustix::termios::tcgetattr(master).unwrap();
+        assert!(
+            !raw.local_modes.contains(LocalModes::ECHO),
+            "the prompt is in raw mode (the premise)"
+        );
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pty.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(pty.wait(wait).code(), Some(code), "SIG{signal}");
+        let modes = rustix::termios::tcgetattr(master).unwrap().local_modes;
+        assert!(
+            modes.contains(LocalModes::ECHO | LocalModes::ICANON),
+            "SIG{signal}: the terminal is left raw ({modes:?})"
+        );
+        let screen = pty.raw();
+        if let Some(on) = screen.rfind("\x1b[?2004h") {
+            assert!(
+                screen[on..].contains("\x1b[?2004l"),
+                "SIG{signal}: bracketed paste left on"
+            );
+        }
+        let log = std::fs::read_to_string(home.path().join("chatbot.log")).unwrap();
+        assert!(
+            log.contains("chatbot-otel exiting"),
+            "SIG{signal}: no exiting line in {log}"
+        );
+    }
+}
