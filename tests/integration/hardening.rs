@@ -382,3 +382,62 @@ fn a_signal_at_the_prompt_restores_the_terminal() {
         );
     }
 }
+
+/// A scheme that does not match the server names TLS and the fix, not "start `ollama
+/// serve`": `https://` to a plain-HTTP Ollama, and `http://` to a port that answers with
+/// a TLS alert record.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_mismatch_is_named() {
+    let fake = FakeOllama::start().await;
+    let out = Chatbot::new()
+        .ollama(fake.url().replace("http://", "https://"))
+        .stdin("hello\n")
+        .run()
+        .await;
+    let line = out
+        .error_lines()
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("TLS") && line.contains("use http://"),
+        "{out:?}"
+    );
+    assert!(!line.contains("ollama serve"), "{out:?}");
+
+    let tls_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", tls_port.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for stream in tls_port.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            // A TLS alert record (fatal, protocol_version): what a TLS server answers.
+            let _ = stream.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+        }
+    });
+    let out = Chatbot::new().ollama(url).stdin("hello\n").run().await;
+    let line = out
+        .error_lines()
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("expects TLS") && line.contains("https://"),
+        "{out:?}"
+    );
+}
+
+/// `--timeout 1e-10` is refused at start-up (no request can finish in under 1 ms)
+/// instead of failing every turn with "within 0 s".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sub_millisecond_timeout_is_refused() {
+    let out = Chatbot::new().args(["--timeout", "1e-10"]).run().await;
+    out.assert_exit(2);
+    assert_eq!(out.error_lines().len(), 1, "{out:?}");
+    assert!(out.error_lines()[0].contains("--timeout"), "{out:?}");
+    assert!(out.error_lines()[0].contains("1 ms"), "{out:?}");
+}
