@@ -1,8 +1,9 @@
 //! Wiring: command line → configuration → telemetry → session → front end → exit code.
 //!
 //! This is where the process-wide decisions live: which front end runs, the exit codes
-//! (0 normal, 2 invalid configuration, 128+N after signal N), and the bounded telemetry
-//! flush that keeps exit prompt whatever state the collector is in.
+//! (0 normal, 1 when replies or log lines could not be written, 2 invalid configuration,
+//! 128+N after signal N), and the bounded telemetry flush that keeps exit prompt whatever
+//! state the collector is in.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -115,6 +116,12 @@ pub fn run() -> ExitCode {
     };
 
     tracing::info!(name: "chatbot_exiting", turns = session.turns(), "chatbot-otel exiting");
+    // Log lines lost to a write error (said once when it happened) fail the run too.
+    let code = if code == 0 && telemetry::logs::write_failed() {
+        1
+    } else {
+        code
+    };
     telemetry.shutdown(FLUSH_BUDGET);
     // Don't wait for runtime tasks (a stuck export, the signal watcher) on the way out.
     chat_runtime.shutdown_background();

@@ -178,7 +178,7 @@ pub(crate) fn run(
                     history.add(&mut editor, &text);
                     console.status(notice);
                 }
-                return 0;
+                return repl.end_code();
             }
             Err(e) => {
                 console.error(&format!("cannot read input: {e}"));
@@ -213,7 +213,7 @@ pub(crate) fn run(
             }
             command => {
                 if commands::dispatch(&mut repl, command) == Flow::Quit {
-                    return 0;
+                    return repl.end_code();
                 }
             }
         }

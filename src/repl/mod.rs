@@ -100,6 +100,9 @@ pub(crate) struct Repl<'a> {
     told_collector_down: bool,
     /// stdout was closed under us (`| head`): the session ends with 128 + SIGPIPE.
     pub(crate) output_closed: bool,
+    /// A reply could not be written (`> /dev/full`, a full disk): said once, and the
+    /// session's exit code is 1, so a script notices that replies were lost.
+    output_failed: bool,
 }
 
 impl<'a> Repl<'a> {
@@ -121,6 +124,23 @@ impl<'a> Repl<'a> {
             check_collector: false,
             told_collector_down: false,
             output_closed: false,
+            output_failed: false,
+        }
+    }
+
+    /// The exit code at the end of input or `/bye`: 0, or 1 when a reply was lost.
+    pub(crate) fn end_code(&self) -> i32 {
+        i32::from(self.output_failed)
+    }
+
+    /// Notes a failed write of a reply; the first one is reported (later ones would only
+    /// repeat it).
+    fn output_error(&mut self, kind: std::io::ErrorKind) {
+        if !self.output_failed {
+            self.output_failed = true;
+            self.console.error(&format!(
+                "cannot write the reply to standard output ({kind}); replies are lost, and the exit code will be 1"
+            ));
         }
     }
 
@@ -266,9 +286,14 @@ impl<'a> Repl<'a> {
         // End the reply's line. Piped, every prompt gets one line, empty for a failed turn,
         // so line N of stdout answers prompt N; on a terminal a failed turn with no text
         // printed leaves the screen alone.
+        if let Some(kind) = report.output_error {
+            self.output_error(kind);
+        }
         if !console.interactive || report.status == TurnStatus::Success || !report.reply.is_empty()
         {
-            let _ = writeln!(stdout).and_then(|_| stdout.flush());
+            if let Err(e) = writeln!(stdout).and_then(|_| stdout.flush()) {
+                self.output_error(e.kind());
+            }
         }
         if let Some(error) = &report.error {
             console.error(&error.user_message());

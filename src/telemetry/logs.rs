@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -72,14 +73,36 @@ impl JsonLogLayer {
 
     fn write_line(&self, line: &[u8]) {
         // A log line that cannot be written is dropped: logging must never break the chat.
+        // But a log file that cannot be written (a full disk, `LOG_FILE=/dev/full`) is
+        // said once on stderr, and the exit code then says it too (see `write_failed`).
         let Ok(mut sink) = self.sink.lock() else {
             return;
         };
-        let _ = match &mut *sink {
-            Sink::File(f) => f.write_all(line),
-            Sink::Stderr => io::stderr().lock().write_all(line),
-        };
+        match &mut *sink {
+            Sink::File(f) => {
+                if let Err(e) = f.write_all(line) {
+                    if !WRITE_FAILED.swap(true, Ordering::SeqCst) {
+                        crate::repl::out::stderr_line(&format!(
+                            "error: cannot write the log file ({}); log lines are lost, and the exit code will be 1",
+                            e.kind()
+                        ));
+                    }
+                }
+            }
+            // stderr is the diagnostics channel itself: nowhere left to report to.
+            Sink::Stderr => {
+                let _ = io::stderr().lock().write_all(line);
+            }
+        }
     }
+}
+
+/// Set by the first log line that could not be written to the log file.
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// True when a log line was lost to a write error: the session then exits with 1.
+pub(crate) fn write_failed() -> bool {
+    WRITE_FAILED.load(Ordering::SeqCst)
 }
 
 /// Opens `path` for appending, creating its directory if needed. When a component of the

@@ -441,3 +441,72 @@ async fn a_sub_millisecond_timeout_is_refused() {
     assert!(out.error_lines()[0].contains("--timeout"), "{out:?}");
     assert!(out.error_lines()[0].contains("1 ms"), "{out:?}");
 }
+
+/// Runs the binary piped on `input` against `ollama`, with `stdout` as its stdout and
+/// extra variables; returns the exit code and stderr.
+fn run_with_stdout(
+    ollama: &str,
+    input: &str,
+    stdout: Stdio,
+    envs: &[(&str, &str)],
+) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .env("LOG_FILE", home.path().join("chatbot.log"))
+        .env("OLLAMA_ENDPOINT", ollama)
+        .args(["--export", "none"])
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `chatbot-otel > /dev/full` and `LOG_FILE=/dev/full`: the replies (or log lines) are
+/// lost, so the first write error is said once on stderr and the exit code is 1, not 0.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn write_errors_are_reported_once_and_fail_the_run() {
+    let fake = FakeOllama::start().await;
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let (code, stderr) = run_with_stdout(&fake.url(), "hello\nagain\n", Stdio::from(full()), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(said.len(), 1, "once: {stderr}");
+    assert!(said[0].contains("standard output"), "{stderr}");
+    assert_eq!(fake.chat_requests().len(), 2, "the session went on");
+
+    let (code, stderr) = run_with_stdout(
+        &fake.url(),
+        "hello\n",
+        Stdio::null(),
+        &[("LOG_FILE", "/dev/full")],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(said.len(), 1, "once: {stderr}");
+    assert!(said[0].contains("log file"), "{stderr}");
+}
