@@ -8,6 +8,7 @@
 
 pub(crate) mod collector;
 pub(crate) mod commands;
+mod context;
 pub(crate) mod interactive;
 pub(crate) mod out;
 pub(crate) mod piped;
@@ -103,6 +104,8 @@ pub(crate) struct Repl<'a> {
     /// A reply could not be written (`> /dev/full`, a full disk): said once, and the
     /// session's exit code is 1, so a script notices that replies were lost.
     output_failed: bool,
+    /// Whether the conversation was said to outgrow `num_ctx` (see `context`).
+    context: context::ContextWatch,
 }
 
 impl<'a> Repl<'a> {
@@ -125,6 +128,7 @@ impl<'a> Repl<'a> {
             told_collector_down: false,
             output_closed: false,
             output_failed: false,
+            context: context::ContextWatch::default(),
         }
     }
 
@@ -303,6 +307,15 @@ impl<'a> Repl<'a> {
         if let Some(trace_id) = report.trace_id {
             let line = self.trace_line(trace_id);
             console.status(&line);
+        }
+        if report.status == TurnStatus::Success {
+            let history = self.session.history();
+            let tokens =
+                context::conversation_tokens(self.session.telemetry(), report.trace_id, history);
+            let num_ctx = self.session.options().num_ctx;
+            if let Some(warning) = self.context.check(num_ctx, tokens, history.len()) {
+                console.warn(&warning);
+            }
         }
         report.status
     }

@@ -510,3 +510,33 @@ async fn write_errors_are_reported_once_and_fail_the_run() {
     assert_eq!(said.len(), 1, "once: {stderr}");
     assert!(said[0].contains("log file"), "{stderr}");
 }
+
+/// A conversation that outgrows `num_ctx` (Ollama would silently drop its oldest
+/// messages) gets one warning with the way out, `/clear`; after `/clear` it can come
+/// again; with no `num_ctx` set there is nothing to compare with.
+#[tokio::test(flavor = "multi_thread")]
+async fn outgrowing_num_ctx_is_warned_about_once() {
+    let fake = FakeOllama::start().await;
+    let prompts = "tell me about the sea\nand the mountains too\nand the rivers\nand the sky\n";
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .args(["--option", "num_ctx=40"])
+        .stdin(format!("{prompts}/clear\n{prompts}"))
+        .run()
+        .await;
+    out.assert_exit(0);
+    let warnings: Vec<&str> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "once per conversation: {out:?}");
+    assert!(
+        warnings[0].contains("num_ctx 40") && warnings[0].contains("/clear"),
+        "{out:?}"
+    );
+
+    let out = Chatbot::new().ollama(fake.url()).stdin(prompts).run().await;
+    out.assert_exit(0);
+    assert!(!out.stderr.contains("warning:"), "{out:?}");
+}
