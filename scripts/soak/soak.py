@@ -44,6 +44,7 @@ class Collector:
         self.lock = threading.Lock()
         self.bodies: dict[str, list[bytes]] = collections.defaultdict(list)
         self.server = None
+        self.conns: set[socket.socket] = set()
         self.start()
 
     def start(self):
@@ -51,6 +52,16 @@ class Collector:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with collector.lock:
+                    collector.conns.add(self.connection)
+
+            def finish(self):
+                with collector.lock:
+                    collector.conns.discard(self.connection)
+                super().finish()
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -70,8 +81,17 @@ class Collector:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
+        """Closes the port and every open connection: a keep-alive connection left open
+        would carry the exports through the "outage"."""
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            for conn in self.conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.conns.clear()
         self.server = None
 
 
