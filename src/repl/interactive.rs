@@ -124,7 +124,7 @@ pub(crate) fn run(
         style.bold("chatbot-otel"),
         env!("CARGO_PKG_VERSION"),
         session.model(),
-        config.ollama_url.as_str().trim_end_matches('/'),
+        crate::text::redacted_url(&config.ollama_url).trim_end_matches('/'),
     ));
     console.status("Type /help for commands; Ctrl-C stops a reply; Ctrl-D or /bye leaves.");
     if let Some(problem) = rt.block_on(preflight(session, PREFLIGHT_TIMEOUT)) {

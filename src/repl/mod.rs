@@ -323,10 +323,8 @@ impl<'a> Repl<'a> {
 
 /// The one-line start-up check: is Ollama up, and is the model pulled?
 pub(crate) async fn preflight(session: &ChatSession, timeout: Duration) -> Option<String> {
-    let url = session
-        .client()
-        .base_url()
-        .as_str()
+    // Never the password of an `http://user:pw@host` URL.
+    let url = crate::text::redacted_url(session.client().base_url())
         .trim_end_matches('/')
         .to_string();
     match session.client().list_models(timeout).await {

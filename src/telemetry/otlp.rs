@@ -326,8 +326,15 @@ fn parse_endpoint(
             }
             _ => protocol.default_endpoint().to_string(),
         };
+        // A URL with credentials in it is shown with them masked.
+        let shown = match Url::parse(raw.trim()) {
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                crate::text::redacted_url(&url)
+            }
+            _ => raw.to_string(),
+        };
         OtlpError::Endpoint(format!(
-            "invalid OTLP endpoint {raw:?} (from {from}): expected an http:// or https:// URL, e.g. {example}"
+            "invalid OTLP endpoint {shown:?} (from {from}): expected an http:// or https:// URL, e.g. {example}"
         ))
     })
 }
@@ -655,6 +662,19 @@ mod tests {
         }
         let s = resolve(None, &[("OTEL_EXPORTER_OTLP_HEADERS", "a=1, b=x%20y,")]).unwrap();
         assert_eq!(s.warnings, Vec::<String>::new());
+    }
+
+    /// A refused endpoint is named, with any password in it masked.
+    #[test]
+    fn a_refused_endpoint_masks_its_credentials() {
+        let e = resolve(
+            None,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://bob:hunter2@c:4318")],
+        )
+        .unwrap_err();
+        assert!(e.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{e}");
+        assert!(e.contains("ftp://REDACTED:REDACTED@c:4318"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     /// A zero timeout would fail every export: warned about, and the fallback used.

@@ -540,3 +540,21 @@ async fn outgrowing_num_ctx_is_warned_about_once() {
     out.assert_exit(0);
     assert!(!out.stderr.contains("warning:"), "{out:?}");
 }
+
+/// On a terminal too, the banner and the start-up check show the Ollama URL with its
+/// credentials masked (here nothing listens, so the check's warning names the URL).
+#[cfg(unix)]
+#[test]
+fn credentials_are_masked_on_the_interactive_screen() {
+    use crate::support::pty::{chatbot_command, Pty};
+    let home = tempfile::tempdir().unwrap();
+    let url = closed_port_url().replace("http://", "http://alice:s3cret-pw@");
+    let mut pty = Pty::spawn(chatbot_command(BIN, home.path(), &url), 100, 30);
+    let wait = Duration::from_secs(15);
+    pty.expect("REDACTED:REDACTED@", wait);
+    let at = pty.expect(">>> ", wait);
+    pty.send("/bye\r");
+    pty.expect_after(at, "/bye", wait);
+    assert_eq!(pty.wait(wait).code(), Some(0), "{}", pty.text());
+    assert!(!pty.raw().contains("s3cret-pw"), "{}", pty.text());
+}
