@@ -1,8 +1,9 @@
 //! Wiring: command line → configuration → telemetry → session → front end → exit code.
 //!
 //! This is where the process-wide decisions live: which front end runs, the exit codes
-//! (0 normal, 2 invalid configuration, 128+N after signal N), and the bounded telemetry
-//! flush that keeps exit prompt whatever state the collector is in.
+//! (0 normal, 1 when replies or log lines could not be written, 2 invalid configuration,
+//! 128+N after signal N), and the bounded telemetry flush that keeps exit prompt whatever
+//! state the collector is in.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use crate::chat::ChatSession;
 use crate::config::{ArgsError, Command, Config};
 use crate::ollama::OllamaClient;
+use crate::repl::out::stderr_line;
 use crate::repl::signals::Signals;
 use crate::repl::{interactive, piped};
 use crate::telemetry;
@@ -50,7 +52,7 @@ pub fn run() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            stderr_line(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -95,7 +97,7 @@ pub fn run() -> ExitCode {
         }
     };
     for warning in &config.warnings {
-        eprintln!("warning: {warning}");
+        stderr_line(&format!("warning: {warning}"));
     }
     // Log events with namespaced names and attributes (the JSON file shows them under the
     // original example's flat names: `names::log::FILE_NAMES`).
@@ -139,7 +141,7 @@ pub fn run() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            stderr_line(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -194,6 +196,12 @@ pub fn run() -> ExitCode {
     if let Some(tools) = session.tools() {
         runtime.block_on(tools.servers.shutdown(Duration::from_secs(2)));
     }
+    // Log lines lost to a write error (said once when it happened) fail the run too.
+    let code = if code == 0 && telemetry::logs::write_failed() {
+        1
+    } else {
+        code
+    };
     telemetry.shutdown(FLUSH_BUDGET);
     // Don't wait for runtime tasks (a stuck export, the signal watcher) on the way out.
     chat_runtime.shutdown_background();
@@ -218,6 +226,6 @@ fn resume(
 }
 
 fn config_error(message: &str) -> ExitCode {
-    eprintln!("error: {}", message.trim_start_matches("error: "));
+    stderr_line(&format!("error: {}", message.trim_start_matches("error: ")));
     ExitCode::from(EXIT_CONFIG)
 }

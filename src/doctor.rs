@@ -141,6 +141,7 @@ async fn check_ollama(client: &OllamaClient) -> Check {
             format!("cannot reach Ollama at {shown}: {detail}"),
             fix_start,
         ),
+        Err(e @ OllamaError::Tls { .. }) => Check::fail(e.to_string(), e.user_message()),
         Err(OllamaError::Http {
             status,
             body: ErrorBody::Ollama,

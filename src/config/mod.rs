@@ -7,6 +7,7 @@
 //! * [`env`]: "empty means unset", and the variables without a flag of their own;
 //! * [`ollama_host`]: the `OLLAMA_HOST` fallback and Ollama's host format;
 //! * [`values`]: the typed parsers and defaults; [`export`]: `--export`'s targets;
+//! * [`sdk_env`]: the SDK's own variables (`OTEL_BSP_*`, the sampler, …) that would do harm;
 //! * OTLP's own variables are resolved by `telemetry::otlp`, the one place for their rules.
 //!
 //! Each setting keeps its origin (see [`Setting`]), which `/help` and `doctor` show so a
@@ -16,6 +17,7 @@ pub mod cli;
 pub(crate) mod env;
 mod export;
 mod ollama_host;
+mod sdk_env;
 mod source;
 mod values;
 
@@ -200,6 +202,11 @@ impl Config {
                 Source::Default
             },
         ));
+
+        // The SDK's own variables, before the SDK reads them (see `sdk_env`).
+        if telemetry_enabled {
+            warnings.extend(sdk_env::check(env).map_err(ConfigError)?);
+        }
 
         let otlp_in_use = telemetry_enabled && cli.export == ExportTarget::Otlp;
         let otlp = match OtlpSettings::resolve(cli.otlp_endpoint.as_ref(), env) {

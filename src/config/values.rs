@@ -35,9 +35,13 @@ pub(crate) fn parse_think(raw: &str) -> Result<crate::ollama::wire::Think, Strin
         .ok_or_else(|| "expected true, false, low, medium, high or max".to_string())
 }
 
-/// A positive number of seconds (`--timeout`, `OLLAMA_TIMEOUT`).
+/// A number of seconds from 1 ms up (`--timeout`, `OLLAMA_TIMEOUT`). Below a millisecond
+/// no request can finish, and the error would read "within 0 s": refused here instead.
 pub(crate) fn parse_timeout(raw: &str) -> Result<Duration, String> {
     match raw.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 0.001 => {
+            Err("below 1 ms no request can finish: use at least 0.001 seconds".into())
+        }
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
             Ok(Duration::from_secs_f64(secs))
         }
@@ -81,6 +85,8 @@ mod tests {
     #[test]
     fn timeout_values() {
         assert_eq!(parse_timeout("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("0.001"), Ok(Duration::from_millis(1)));
+        assert!(parse_timeout("1e-10").unwrap_err().contains("1 ms"));
         for bad in ["0", "-1", "soon", "inf"] {
             assert!(parse_timeout(bad).is_err(), "{bad}");
         }

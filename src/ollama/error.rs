@@ -59,6 +59,17 @@ impl fmt::Display for ErrorKind {
 pub enum OllamaError {
     #[error("cannot reach Ollama at {url}: {detail}")]
     Connect { url: String, detail: String },
+    /// The scheme does not match the server: `https://` to a plain-HTTP server (the TLS
+    /// handshake reads an HTTP answer), or `http://` to a TLS port (the answer is not
+    /// HTTP). `error.type` stays in the closed set: `connection_refused` for a handshake
+    /// that failed (no connection to talk over), `invalid_response` for a non-HTTP answer.
+    #[error("TLS mismatch with {url}: {detail}")]
+    Tls {
+        url: String,
+        detail: String,
+        /// True when the URL is `https://` (the server speaks plain HTTP).
+        https: bool,
+    },
     #[error("Ollama did not answer within {} s", .after.as_secs_f64())]
     Timeout { after: Duration },
     #[error("model '{model}' not found")]
@@ -129,6 +140,8 @@ impl OllamaError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             OllamaError::Connect { .. } => ErrorKind::ConnectionRefused,
+            OllamaError::Tls { https: true, .. } => ErrorKind::ConnectionRefused,
+            OllamaError::Tls { https: false, .. } => ErrorKind::InvalidResponse,
             OllamaError::Timeout { .. } => ErrorKind::Timeout,
             OllamaError::ModelNotFound { .. } => ErrorKind::ModelNotFound,
             OllamaError::ThinkNotSupported { .. } => ErrorKind::ThinkNotSupported,
@@ -144,6 +157,22 @@ impl OllamaError {
         match self {
             OllamaError::Connect { url, .. } => format!(
                 "Cannot reach Ollama at {url}. Start it with `ollama serve` (or point --ollama-url / OLLAMA_HOST at it), then send your message again; or restart with --demo to try the built-in model."
+            ),
+            OllamaError::Tls {
+                url,
+                detail,
+                https: true,
+            } => format!(
+                "The TLS handshake with {url} failed ({}): the server answers plain HTTP. Ollama itself serves http://; use http:// in --ollama-url / OLLAMA_HOST unless a TLS proxy is meant to be there.",
+                one_line(detail)
+            ),
+            OllamaError::Tls {
+                url,
+                detail,
+                https: false,
+            } => format!(
+                "The server at {url} does not answer plain HTTP ({}): it expects TLS. Use https:// in --ollama-url / OLLAMA_HOST.",
+                one_line(detail)
             ),
             OllamaError::Timeout { after } => format!(
                 "Ollama did not answer within {} s. The model may still be loading; try again, or raise --timeout.",
@@ -205,6 +234,32 @@ mod tests {
         assert_eq!(ErrorKind::ModelNotFound.as_label(), "model_not_found");
         let e = OllamaError::Interrupted { detail: "x".into() };
         assert_eq!(e.kind().as_label(), "stream_interrupted");
+    }
+
+    /// A scheme that does not match the server names TLS and the fix, not `ollama serve`;
+    /// `error.type` stays a connection or response failure.
+    #[test]
+    fn tls_mismatch_names_tls() {
+        let e = OllamaError::Tls {
+            url: "https://h:11434".into(),
+            detail: "received corrupt message of type InvalidContentType".into(),
+            https: true,
+        };
+        let m = e.user_message();
+        assert!(m.contains("TLS") && m.contains("http://"), "{m}");
+        assert!(!m.contains("ollama serve"), "{m}");
+        assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+        let e = OllamaError::Tls {
+            url: "http://h:443".into(),
+            detail: "invalid HTTP version parsed".into(),
+            https: false,
+        };
+        assert!(
+            e.user_message().contains("https://"),
+            "{}",
+            e.user_message()
+        );
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     }
 
     /// The user's message is one line even when the server's text is not.

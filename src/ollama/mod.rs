@@ -239,6 +239,18 @@ impl OllamaClient {
     fn transport_error(&self, e: reqwest::Error) -> OllamaError {
         // reqwest's message names the URL, credentials included; ours says it redacted.
         let e = e.without_url();
+        let url = || {
+            crate::text::redacted_url(&self.base)
+                .trim_end_matches('/')
+                .to_string()
+        };
+        if let Some(detail) = tls_mismatch(&e, self.base.scheme() == "https") {
+            return OllamaError::Tls {
+                url: url(),
+                detail,
+                https: self.base.scheme() == "https",
+            };
+        }
         if e.is_timeout() {
             OllamaError::Timeout {
                 after: self.timeout,
@@ -256,6 +268,40 @@ impl OllamaClient {
             }
         }
     }
+}
+
+/// The cause, when a failure comes from a scheme that does not match the server: for an
+/// `https://` URL, a TLS error (rustls reading an HTTP answer as a TLS record: "received
+/// corrupt message of type InvalidContentType"); for an `http://` URL, an answer hyper
+/// cannot parse as HTTP (a TLS server's alert record). rustls errors reach us wrapped in
+/// `io::Error`s, whose `source()` skips the wrapped error, hence `get_ref`.
+fn tls_mismatch(e: &reqwest::Error, https: bool) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        // hyper-util wraps the connector's io::Error in another io::Error.
+        let wrapped = std::iter::successors(Some(c), |e| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|inner| inner as &(dyn std::error::Error + 'static))
+        });
+        for candidate in wrapped {
+            if https {
+                // Only a record that is not TLS at all; a certificate problem is not a
+                // scheme mismatch.
+                if let Some(tls @ rustls::Error::InvalidMessage(_)) =
+                    candidate.downcast_ref::<rustls::Error>()
+                {
+                    return Some(tls.to_string());
+                }
+            } else if let Some(h) = candidate.downcast_ref::<hyper::Error>() {
+                if h.is_parse() {
+                    return Some(h.to_string());
+                }
+            }
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// Reads at most [`MAX_ERROR_BODY`] bytes of an error response (lossy UTF-8), within

@@ -124,7 +124,7 @@ pub(crate) fn run(
         style.bold("chatbot-otel"),
         env!("CARGO_PKG_VERSION"),
         session.model(),
-        config.ollama_url.as_str().trim_end_matches('/'),
+        crate::text::redacted_url(&config.ollama_url).trim_end_matches('/'),
     ));
     console.status("Type /help for commands; Ctrl-C stops a reply; Ctrl-D or /bye leaves.");
     if let Some(problem) = rt.block_on(preflight(session, PREFLIGHT_TIMEOUT)) {
@@ -180,7 +180,7 @@ pub(crate) fn run(
                     history.add(&mut editor, &text);
                     console.status(notice);
                 }
-                return 0;
+                return repl.end_code();
             }
             Err(e) => {
                 console.error(&format!("cannot read input: {e}"));
@@ -215,7 +215,7 @@ pub(crate) fn run(
             }
             command => {
                 if commands::dispatch(&mut repl, command) == Flow::Quit {
-                    return 0;
+                    return repl.end_code();
                 }
             }
         }
@@ -262,7 +262,8 @@ impl History {
     fn open(path: Option<PathBuf>, editor: &mut Editor<PromptHelper, FileHistory>) -> Self {
         if let Some(p) = &path {
             if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
+                // rustyline creates the file itself, 0600; the directory is ours.
+                let _ = crate::telemetry::logs::create_private_dir(dir);
             }
             let _ = editor.load_history(p);
         }

@@ -9,6 +9,7 @@
 pub(crate) mod approve;
 pub(crate) mod collector;
 pub(crate) mod commands;
+mod context;
 pub(crate) mod interactive;
 pub(crate) mod out;
 pub(crate) mod piped;
@@ -101,6 +102,11 @@ pub(crate) struct Repl<'a> {
     told_collector_down: bool,
     /// stdout was closed under us (`| head`): the session ends with 128 + SIGPIPE.
     pub(crate) output_closed: bool,
+    /// A reply could not be written (`> /dev/full`, a full disk): said once, and the
+    /// session's exit code is 1, so a script notices that replies were lost.
+    output_failed: bool,
+    /// Whether the conversation was said to outgrow `num_ctx` (see `context`).
+    context: context::ContextWatch,
 }
 
 impl<'a> Repl<'a> {
@@ -122,6 +128,24 @@ impl<'a> Repl<'a> {
             check_collector: false,
             told_collector_down: false,
             output_closed: false,
+            output_failed: false,
+            context: context::ContextWatch::default(),
+        }
+    }
+
+    /// The exit code at the end of input or `/bye`: 0, or 1 when a reply was lost.
+    pub(crate) fn end_code(&self) -> i32 {
+        i32::from(self.output_failed)
+    }
+
+    /// Notes a failed write of a reply; the first one is reported (later ones would only
+    /// repeat it).
+    fn output_error(&mut self, kind: std::io::ErrorKind) {
+        if !self.output_failed {
+            self.output_failed = true;
+            self.console.error(&format!(
+                "cannot write the reply to standard output ({kind}); replies are lost, and the exit code will be 1"
+            ));
         }
     }
 
@@ -273,9 +297,14 @@ impl<'a> Repl<'a> {
         // End the reply's line. Piped, every prompt gets one line, empty for a failed turn,
         // so line N of stdout answers prompt N; on a terminal a failed turn with no text
         // printed leaves the screen alone.
+        if let Some(kind) = report.output_error {
+            self.output_error(kind);
+        }
         if !console.interactive || report.status == TurnStatus::Success || !report.reply.is_empty()
         {
-            let _ = writeln!(stdout).and_then(|_| stdout.flush());
+            if let Err(e) = writeln!(stdout).and_then(|_| stdout.flush()) {
+                self.output_error(e.kind());
+            }
         }
         if let Some(error) = &report.error {
             console.error(&error.user_message());
@@ -286,16 +315,23 @@ impl<'a> Repl<'a> {
             let line = self.trace_line(trace_id);
             console.status(&line);
         }
+        if report.status == TurnStatus::Success {
+            let history = self.session.history();
+            let tokens =
+                context::conversation_tokens(self.session.telemetry(), report.trace_id, history);
+            let num_ctx = self.session.options().num_ctx;
+            if let Some(warning) = self.context.check(num_ctx, tokens, history.len()) {
+                console.warn(&warning);
+            }
+        }
         report.status
     }
 }
 
 /// The one-line start-up check: is Ollama up, and is the model pulled?
 pub(crate) async fn preflight(session: &ChatSession, timeout: Duration) -> Option<String> {
-    let url = session
-        .client()
-        .base_url()
-        .as_str()
+    // Never the password of an `http://user:pw@host` URL.
+    let url = crate::text::redacted_url(session.client().base_url())
         .trim_end_matches('/')
         .to_string();
     match session.client().list_models(timeout).await {

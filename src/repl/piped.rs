@@ -3,7 +3,8 @@
 //! This is the mode scripts, tests and benchmarks use, so its contract is strict: no
 //! prompt, no colours, no spinner; one line per prompt on stdout (the reply, or an empty
 //! line for a failed turn); every status line on stderr; exit code 0 at end of input even if
-//! some turns failed, 141 when stdout's reader went away (the turn in flight is cancelled).
+//! some turns failed, 1 when a reply could not be written (`> /dev/full`), 141 when stdout's
+//! reader went away (the turn in flight is cancelled).
 
 use std::io::{self, BufRead};
 
@@ -36,7 +37,7 @@ pub(crate) fn run(
     loop {
         raw.clear();
         match stdin.read_until(b'\n', &mut raw) {
-            Ok(0) => return 0,
+            Ok(0) => return repl.end_code(),
             Ok(_) => {}
             Err(e) => {
                 console.error(&format!("cannot read standard input: {e}"));
@@ -56,7 +57,7 @@ pub(crate) fn run(
             }
             command => {
                 if commands::dispatch(&mut repl, command) == Flow::Quit {
-                    return 0;
+                    return repl.end_code();
                 }
             }
         }

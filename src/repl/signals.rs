@@ -1,12 +1,15 @@
-//! Leaving cleanly on SIGTERM and SIGHUP (and SIGINT when piped).
+//! Leaving cleanly on SIGTERM, SIGHUP and SIGQUIT (and SIGINT when piped).
 //!
 //! A signal can arrive at two kinds of moment. During a turn, it cancels the turn like
 //! Ctrl-C does, and the loop then exits normally, flushing telemetry on the way out. While
 //! the main thread is blocked reading input, nobody would notice a flag, so the watcher
-//! task flushes telemetry (bounded) and exits by itself.
+//! task leaves by itself: it puts the terminal back the way it found it (the line editor
+//! has it in raw mode, with bracketed paste on, while it reads), writes the `exiting` log
+//! line, flushes telemetry (bounded) and exits with 128 + the signal's number.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +23,8 @@ use crate::telemetry::Telemetry;
 pub(crate) struct Signals {
     quit_rx: watch::Receiver<Option<i32>>,
     busy: Arc<AtomicBool>,
+    /// Turns started, for the `exiting` log line the watcher writes.
+    turns: Arc<AtomicU64>,
 }
 
 impl Signals {
@@ -33,7 +38,11 @@ impl Signals {
     ) -> Signals {
         let (quit_tx, quit_rx) = watch::channel(None);
         let busy = Arc::new(AtomicBool::new(false));
-        let turn_running = busy.clone();
+        let turns = Arc::new(AtomicU64::new(0));
+        let (turn_running, turns_started) = (busy.clone(), turns.clone());
+        // The terminal's settings now, before the line editor first switches it to raw
+        // mode: what a signal at the prompt must restore.
+        let terminal = SavedTerminal::capture();
         // The handlers are registered here, before `install` returns — not inside the
         // task, which may first run after the first turn has started: a signal in that gap
         // would take the default action and kill the process with nothing flushed.
@@ -42,26 +51,42 @@ impl Signals {
             (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::hangup()),
+                signal(SignalKind::quit()),
                 signal(SignalKind::interrupt()),
             )
         };
         rt.spawn(async move {
-            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = handlers else {
+            let (Ok(mut term), Ok(mut hup), Ok(mut quit), Ok(mut int)) = handlers else {
                 return;
             };
             // Exit codes follow the shell convention: 128 + signal number.
             let code = tokio::select! {
                 _ = term.recv() => 143,
                 _ = hup.recv() => 129,
+                _ = quit.recv() => 131,
                 _ = int.recv(), if with_sigint => 130,
             };
             let _ = quit_tx.send(Some(code));
             if !turn_running.load(Ordering::SeqCst) {
+                if let Some(terminal) = &terminal {
+                    terminal.restore();
+                }
+                tracing::event!(
+                    name: "chatbot.exiting",
+                    tracing::Level::INFO,
+                    chat.turns = turns_started.load(Ordering::SeqCst),
+                    chatbot.signal = code - 128,
+                    "chatbot-otel exiting"
+                );
                 let _ = tokio::task::spawn_blocking(move || telemetry.shutdown(flush_budget)).await;
                 std::process::exit(code);
             }
         });
-        Signals { quit_rx, busy }
+        Signals {
+            quit_rx,
+            busy,
+            turns,
+        }
     }
 
     /// The exit code, once a quit signal has arrived.
@@ -83,6 +108,7 @@ impl Signals {
     /// Marks a turn as running until the guard is dropped.
     pub(crate) fn turn(&self) -> TurnGuard {
         self.busy.store(true, Ordering::SeqCst);
+        self.turns.fetch_add(1, Ordering::SeqCst);
         TurnGuard(self.busy.clone())
     }
 }
@@ -93,5 +119,36 @@ pub(crate) struct TurnGuard(Arc<AtomicBool>);
 impl Drop for TurnGuard {
     fn drop(&mut self) {
         self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The terminal settings (termios) of stdin as they were at start-up.
+struct SavedTerminal(rustix::termios::Termios);
+
+impl SavedTerminal {
+    /// `None` when stdin is not a terminal (piped mode): nothing to restore.
+    fn capture() -> Option<SavedTerminal> {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return None;
+        }
+        rustix::termios::tcgetattr(&stdin).ok().map(SavedTerminal)
+    }
+
+    /// Undoes what the line editor did on entering raw mode: bracketed paste off
+    /// (`ESC[?2004l`, else the shell's next paste arrives wrapped in `ESC[200~`), the
+    /// cursor on a fresh line, and echo and line editing back (the saved termios).
+    /// Best effort: the terminal may be gone (SIGHUP).
+    fn restore(&self) {
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            let mut out = stdout.lock();
+            let _ = out.write_all(b"\x1b[?2004l\r\n").and_then(|()| out.flush());
+        }
+        let _ = rustix::termios::tcsetattr(
+            std::io::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &self.0,
+        );
     }
 }

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -72,22 +73,48 @@ impl JsonLogLayer {
 
     fn write_line(&self, line: &[u8]) {
         // A log line that cannot be written is dropped: logging must never break the chat.
+        // But a log file that cannot be written (a full disk, `LOG_FILE=/dev/full`) is
+        // said once on stderr, and the exit code then says it too (see `write_failed`).
         let Ok(mut sink) = self.sink.lock() else {
             return;
         };
-        let _ = match &mut *sink {
-            Sink::File(f) => f.write_all(line),
-            Sink::Stderr => io::stderr().lock().write_all(line),
-        };
+        match &mut *sink {
+            Sink::File(f) => {
+                if let Err(e) = f.write_all(line) {
+                    if !WRITE_FAILED.swap(true, Ordering::SeqCst) {
+                        crate::repl::out::stderr_line(&format!(
+                            "error: cannot write the log file ({}); log lines are lost, and the exit code will be 1",
+                            e.kind()
+                        ));
+                    }
+                }
+            }
+            // stderr is the diagnostics channel itself: nowhere left to report to.
+            Sink::Stderr => {
+                let _ = io::stderr().lock().write_all(line);
+            }
+        }
     }
+}
+
+/// Set by the first log line that could not be written to the log file.
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// True when a log line was lost to a write error: the session then exits with 1.
+pub(crate) fn write_failed() -> bool {
+    WRITE_FAILED.load(Ordering::SeqCst)
 }
 
 /// Opens `path` for appending, creating its directory if needed. When a component of the
 /// path is a file, says so: the OS's own answer ("File exists", from creating the
 /// directory) names a symptom, not the cause.
+///
+/// The log file and the export file hold prompts and replies, so a file created here is
+/// `0600` and a directory `0700` (see [`create_private_dir`]); an existing file or
+/// directory keeps the mode its owner gave it.
 pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(dir) {
+        if let Err(e) = create_private_dir(dir) {
             let file_in_the_way = dir.ancestors().find(|a| a.is_file());
             return Err(match file_in_the_way {
                 Some(file) => io::Error::new(
@@ -98,7 +125,21 @@ pub(crate) fn open_append(path: &Path) -> io::Result<File> {
             });
         }
     }
-    OpenOptions::new().create(true).append(true).open(path)
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// `create_dir_all`, with every directory it creates readable by the owner only (`0700`):
+/// the state directory holds the history and the log, both with prompts in them.
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// At most one line a minute per kind of SDK warning.

@@ -197,11 +197,24 @@ impl OtlpSettings {
                 .into_iter()
                 .find_map(|var| {
                     let raw = env(var)?;
+                    let instead = if var == "OTEL_EXPORTER_OTLP_TIMEOUT" {
+                        "using the default 3000 ms"
+                    } else {
+                        "using OTEL_EXPORTER_OTLP_TIMEOUT or the default 3000 ms"
+                    };
                     match raw.trim().parse::<u64>() {
+                        // A zero deadline fails every export before it starts: all
+                        // telemetry would be lost without a word.
+                        Ok(0) => {
+                            warnings.push(format!(
+                                "ignoring {var}=\"0\" (a zero deadline fails every export): {instead}"
+                            ));
+                            None
+                        }
                         Ok(ms) => Some(Duration::from_millis(ms)),
                         Err(_) => {
                             warnings.push(format!(
-                                "ignoring {var}={raw:?} (expected milliseconds, e.g. 3000)"
+                                "ignoring {var}={raw:?} (expected milliseconds, e.g. 3000): {instead}"
                             ));
                             None
                         }
@@ -224,6 +237,7 @@ impl OtlpSettings {
             if let Some(list) = env(var) {
                 header_vars.push(var);
                 header_names.extend(header_names_in(&list));
+                warnings.extend(header_problems(var, &list));
             }
         }
         header_names.sort();
@@ -312,8 +326,15 @@ fn parse_endpoint(
             }
             _ => protocol.default_endpoint().to_string(),
         };
+        // A URL with credentials in it is shown with them masked.
+        let shown = match Url::parse(raw.trim()) {
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                crate::text::redacted_url(&url)
+            }
+            _ => raw.to_string(),
+        };
         OtlpError::Endpoint(format!(
-            "invalid OTLP endpoint {raw:?} (from {from}): expected an http:// or https:// URL, e.g. {example}"
+            "invalid OTLP endpoint {shown:?} (from {from}): expected an http:// or https:// URL, e.g. {example}"
         ))
     })
 }
@@ -325,6 +346,45 @@ fn header_names_in(list: &str) -> Vec<String> {
         .map(|(name, _)| name.trim().to_ascii_lowercase())
         .filter(|name| !name.is_empty())
         .collect()
+}
+
+/// One warning per entry of a header list that the exporter would drop without a word
+/// (opentelemetry-otlp skips an entry with no `=`, an empty name or value, or a name or
+/// value HTTP cannot carry): an `Authorization` lost that way means every export is
+/// refused. Values are never shown (they are often credentials); names are.
+fn header_problems(var: &str, list: &str) -> Vec<String> {
+    list.split_terminator(',')
+        .map(str::trim)
+        .enumerate()
+        .filter(|(_, entry)| !entry.is_empty())
+        .filter_map(|(i, entry)| {
+            let why = match entry.split_once('=') {
+                None => "not name=value".to_string(),
+                Some((name, _)) if name.trim().is_empty() => "no name".to_string(),
+                Some((name, _)) if !name.trim().bytes().all(is_token_byte) => {
+                    "the name is not a valid HTTP header name".to_string()
+                }
+                Some((name, value)) if value.trim().is_empty() => {
+                    format!("{} has an empty value", name.trim())
+                }
+                Some((name, value))
+                    if value.bytes().any(|b| b < b' ' && b != b'\t' || b == 0x7f) =>
+                {
+                    format!("{}'s value holds control characters", name.trim())
+                }
+                Some(_) => return None,
+            };
+            Some(format!(
+                "ignoring entry {} of {var} ({why}; values are not shown): that header is not sent",
+                i + 1
+            ))
+        })
+        .collect()
+}
+
+/// RFC 9110's `tchar`: the bytes a header name may hold.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 // --- is a collector listening? -----------------------------------------------------------
@@ -569,6 +629,72 @@ mod tests {
             ]
         );
         assert!(!format!("{s:?}").contains("Basic"));
+    }
+
+    /// Each header entry the exporter would drop gets one warning naming the variable and
+    /// the entry, never its value; sound entries none.
+    #[test]
+    fn dropped_header_entries_are_warned_about_without_their_values() {
+        let secret = "s3cr3t";
+        let table: &[(&str, &[&str])] = &[
+            ("Authorization s3cr3t", &["entry 1", "not name=value"]),
+            ("x-a=1,=s3cr3t", &["entry 2", "no name"]),
+            (
+                "bad name=s3cr3t",
+                &["entry 1", "not a valid HTTP header name"],
+            ),
+            (
+                "authorization=",
+                &["entry 1", "authorization has an empty value"],
+            ),
+            ("x-b=s3cr3t\u{7}", &["entry 1", "control characters"]),
+        ];
+        for (list, words) in table {
+            let s = resolve(None, &[("OTEL_EXPORTER_OTLP_TRACES_HEADERS", list)]).unwrap();
+            assert_eq!(s.warnings.len(), 1, "{list:?}: {:?}", s.warnings);
+            let line = &s.warnings[0];
+            assert!(line.contains("OTEL_EXPORTER_OTLP_TRACES_HEADERS"), "{line}");
+            assert!(line.contains("not sent"), "{line}");
+            assert!(!line.contains(secret), "{line}");
+            for word in *words {
+                assert!(line.contains(word), "{list:?}: {line:?} lacks {word:?}");
+            }
+        }
+        let s = resolve(None, &[("OTEL_EXPORTER_OTLP_HEADERS", "a=1, b=x%20y,")]).unwrap();
+        assert_eq!(s.warnings, Vec::<String>::new());
+    }
+
+    /// A refused endpoint is named, with any password in it masked.
+    #[test]
+    fn a_refused_endpoint_masks_its_credentials() {
+        let e = resolve(
+            None,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://bob:hunter2@c:4318")],
+        )
+        .unwrap_err();
+        assert!(e.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{e}");
+        assert!(e.contains("ftp://REDACTED:REDACTED@c:4318"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    /// A zero timeout would fail every export: warned about, and the fallback used.
+    #[test]
+    fn a_zero_timeout_is_ignored_with_a_warning() {
+        let s = resolve(None, &[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")]).unwrap();
+        assert_eq!(s.traces.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("OTEL_EXPORTER_OTLP_TIMEOUT=\"0\""));
+        assert!(s.warnings[0].contains("default 3000"));
+        let s = resolve(
+            None,
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "0"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "700"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.traces.timeout, Duration::from_millis(700));
+        assert!(s.warnings[0].contains("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"));
     }
 
     /// An https endpoint anywhere means root certificates are needed.

@@ -56,7 +56,21 @@ pub fn build(env: impl Fn(&str) -> Option<String>, demo: bool) -> Resource {
     if let Some(name) = env("OTEL_SERVICE_NAME") {
         builder = builder.with_service_name(name.trim().to_string());
     }
-    builder.build()
+    let resource = builder.build();
+    // The SDK's detector keeps an entry like `=value` under an empty key, which backends
+    // reject or show as a blank label; `config` has warned about it, here it is dropped.
+    if resource
+        .iter()
+        .any(|(key, _)| key.as_str().trim().is_empty())
+    {
+        let kept: Vec<KeyValue> = resource
+            .iter()
+            .filter(|(key, _)| !key.as_str().trim().is_empty())
+            .map(|(key, value)| KeyValue::new(key.clone(), value.clone()))
+            .collect();
+        return Resource::builder_empty().with_attributes(kept).build();
+    }
+    resource
 }
 
 /// The `service.name` of a Resource (for the `service` key of JSON log lines).

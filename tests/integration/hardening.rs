@@ -108,3 +108,453 @@ async fn credentials_in_the_ollama_url_are_redacted() {
     );
     assert!(!format!("{:?}", rx.logs()).contains("s3cret-pw"));
 }
+
+/// `chatbot-otel < prompts 2>&-`-like: stderr is a pipe nobody reads (closed before the
+/// first write). Warnings and status lines are dropped, not fatal: every prompt is
+/// answered, the exit code is 0, and the spans still reach the collector.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stderr_is_ignored() {
+    let fake = FakeOllama::start().await;
+    let rx = OtlpReceiver::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .env("LOG_FILE", home.path().join("chatbot.log"))
+        .env("OLLAMA_ENDPOINT", fake.url())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
+        // A start-up warning: the first thing written to stderr.
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"hello\nhow are you\n").unwrap();
+    }
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "stdout: {stdout}");
+    assert_eq!(stdout.lines().count(), 2, "both prompts answered: {stdout}");
+    assert_eq!(fake.chat_requests().len(), 2);
+    let chats = rx
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "chat_interaction")
+        .count();
+    assert_eq!(chats, 2, "both turns' spans flushed");
+}
+
+/// Settings the SDK would take silently and lose telemetry (or a core) with: each gets
+/// exactly one `error:` (exit 2) or `warning:` line naming the variable, and a header
+/// value never appears.
+#[tokio::test(flavor = "multi_thread")]
+async fn harmful_otel_settings_get_one_line_naming_the_variable() {
+    // (variable, value, exit code, words of the one line)
+    let table: &[(&str, &str, i32, &[&str])] = &[
+        (
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "0",
+            2,
+            &["error:", "OTEL_METRIC_EXPORT_INTERVAL=0"],
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "0",
+            2,
+            &["error:", "OTEL_BSP_SCHEDULE_DELAY=0"],
+        ),
+        (
+            "OTEL_BLRP_SCHEDULE_DELAY",
+            "0",
+            2,
+            &["error:", "OTEL_BLRP_SCHEDULE_DELAY=0"],
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "0",
+            2,
+            &["error:", "OTEL_BSP_MAX_QUEUE_SIZE=0"],
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "Authorization Bearer-t0ken",
+            0,
+            &["warning:", "OTEL_EXPORTER_OTLP_HEADERS", "not sent"],
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-api-key=",
+            0,
+            &["warning:", "x-api-key has an empty value"],
+        ),
+        (
+            "OTEL_TRACES_SAMPLER",
+            "sometimes",
+            0,
+            &[
+                "warning:",
+                "OTEL_TRACES_SAMPLER=\"sometimes\"",
+                "parentbased_always_on",
+            ],
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "0",
+            0,
+            &["warning:", "OTEL_EXPORTER_OTLP_TIMEOUT=\"0\"", "3000 ms"],
+        ),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "team=a,=x",
+            0,
+            &["warning:", "OTEL_RESOURCE_ATTRIBUTES", "empty key"],
+        ),
+    ];
+    for (var, value, code, words) in table {
+        let out = Chatbot::new()
+            .arg("--export")
+            .arg("none")
+            .env(*var, *value)
+            .run()
+            .await;
+        out.assert_exit(*code);
+        let lines = out.stderr_lines();
+        assert_eq!(lines.len(), 1, "{var}={value}: {out:?}");
+        for word in *words {
+            assert!(
+                lines[0].contains(word),
+                "{var}={value}: {:?} lacks {word:?}",
+                lines[0]
+            );
+        }
+        assert!(
+            !out.stderr.contains("t0ken"),
+            "a header value is shown: {out:?}"
+        );
+    }
+    // An endpoint only matters when OTLP is the export target (the default).
+    let out = Chatbot::new().otlp("ftp://collector:4318").run().await;
+    out.assert_exit(2);
+    assert!(
+        out.error_lines()[0].contains("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "{out:?}"
+    );
+    // A ratio outside 0..1 needs its sampler.
+    let out = Chatbot::new()
+        .arg("--export")
+        .arg("none")
+        .env("OTEL_TRACES_SAMPLER", "traceidratio")
+        .env("OTEL_TRACES_SAMPLER_ARG", "-1")
+        .run()
+        .await;
+    out.assert_exit(2);
+    assert!(
+        out.error_lines()[0].contains("OTEL_TRACES_SAMPLER_ARG \"-1\""),
+        "{out:?}"
+    );
+}
+
+/// The permission bits of a path, in octal as `ls -l` users read them (`"600"`).
+#[cfg(unix)]
+fn mode_of(path: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode();
+    format!("{:o}", mode & 0o777)
+}
+
+/// The log file and the export file hold prompts and replies: both are created `0600`,
+/// in directories created `0700`, whatever the umask would have given.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_and_export_files_are_private() {
+    let fake = FakeOllama::start().await;
+    let base = tempfile::tempdir().unwrap();
+    let log = base.path().join("logs/deeper/chatbot.log");
+    let export = base.path().join("export/telemetry.jsonl");
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .env("LOG_FILE", log.to_string_lossy())
+        .arg(format!("--export=file:{}", export.display()))
+        .stdin("a private prompt\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    assert!(std::fs::read_to_string(&export)
+        .unwrap()
+        .contains("a private prompt"));
+    assert_eq!(mode_of(&log), "600", "log file");
+    assert_eq!(mode_of(&export), "600", "export file");
+    for dir in ["logs", "logs/deeper", "export"] {
+        assert_eq!(mode_of(&base.path().join(dir)), "700", "{dir}/");
+    }
+}
+
+/// The line editor's history (every message typed) is `0600` in a state directory
+/// created `0700`.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_history_file_is_private() {
+    use crate::support::pty::{chatbot_command, Pty};
+    let fake = FakeOllama::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let mut command = chatbot_command(BIN, home.path(), &fake.url());
+    command.env("XDG_STATE_HOME", &state);
+    let mut pty = Pty::spawn(command, 100, 30);
+    let wait = Duration::from_secs(15);
+    let at = pty.expect(">>> ", wait);
+    pty.send("a private prompt\r");
+    pty.expect_after(at, "You said: a private prompt", wait);
+    pty.send("/bye\r");
+    assert_eq!(pty.wait(wait).code(), Some(0), "{}", pty.text());
+    let history = state.join("chatbot-otel/history");
+    assert!(std::fs::read_to_string(&history)
+        .unwrap()
+        .contains("a private prompt"));
+    assert_eq!(mode_of(&history), "600", "history file");
+    assert_eq!(mode_of(&state), "700", "state/");
+    assert_eq!(
+        mode_of(&state.join("chatbot-otel")),
+        "700",
+        "state/chatbot-otel/"
+    );
+}
+
+/// SIGTERM or SIGQUIT while the line editor holds the terminal in raw mode: the exit code
+/// is 128 + N, and the terminal is handed back as it was — echo and line editing on,
+/// bracketed paste off — with the `exiting` log line written and flushed.
+#[cfg(unix)]
+#[test]
+fn a_signal_at_the_prompt_restores_the_terminal() {
+    use crate::support::pty::{chatbot_command, Pty};
+    use rustix::termios::LocalModes;
+    use std::os::fd::BorrowedFd;
+    for (signal, code) in [("TERM", 143), ("QUIT", 131), ("HUP", 129)] {
+        let home = tempfile::tempdir().unwrap();
+        let command = chatbot_command(BIN, home.path(), &closed_port_url());
+        let mut pty = Pty::spawn(command, 100, 30);
+        let wait = Duration::from_secs(15);
+        pty.expect(">>> ", wait);
+        // SAFETY: the fd is the harness's open master for the whole block.
+        let master = unsafe { BorrowedFd::borrow_raw(pty.master_fd()) };
+        let raw = rustix::termios::tcgetattr(master).unwrap();
+        assert!(
+            !raw.local_modes.contains(LocalModes::ECHO),
+            "the prompt is in raw mode (the premise)"
+        );
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pty.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(pty.wait(wait).code(), Some(code), "SIG{signal}");
+        let modes = rustix::termios::tcgetattr(master).unwrap().local_modes;
+        assert!(
+            modes.contains(LocalModes::ECHO | LocalModes::ICANON),
+            "SIG{signal}: the terminal is left raw ({modes:?})"
+        );
+        let screen = pty.raw();
+        if let Some(on) = screen.rfind("\x1b[?2004h") {
+            assert!(
+                screen[on..].contains("\x1b[?2004l"),
+                "SIG{signal}: bracketed paste left on"
+            );
+        }
+        let log = std::fs::read_to_string(home.path().join("chatbot.log")).unwrap();
+        assert!(
+            log.contains("chatbot-otel exiting"),
+            "SIG{signal}: no exiting line in {log}"
+        );
+    }
+}
+
+/// A scheme that does not match the server names TLS and the fix, not "start `ollama
+/// serve`": `https://` to a plain-HTTP Ollama, and `http://` to a port that answers with
+/// a TLS alert record.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_mismatch_is_named() {
+    let fake = FakeOllama::start().await;
+    let out = Chatbot::new()
+        .ollama(fake.url().replace("http://", "https://"))
+        .stdin("hello\n")
+        .run()
+        .await;
+    let line = out
+        .error_lines()
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("TLS") && line.contains("use http://"),
+        "{out:?}"
+    );
+    assert!(!line.contains("ollama serve"), "{out:?}");
+
+    let tls_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", tls_port.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for stream in tls_port.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            // A TLS alert record (fatal, protocol_version): what a TLS server answers.
+            let _ = stream.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+        }
+    });
+    let out = Chatbot::new().ollama(url).stdin("hello\n").run().await;
+    let line = out
+        .error_lines()
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("expects TLS") && line.contains("https://"),
+        "{out:?}"
+    );
+}
+
+/// `--timeout 1e-10` is refused at start-up (no request can finish in under 1 ms)
+/// instead of failing every turn with "within 0 s".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sub_millisecond_timeout_is_refused() {
+    let out = Chatbot::new().args(["--timeout", "1e-10"]).run().await;
+    out.assert_exit(2);
+    assert_eq!(out.error_lines().len(), 1, "{out:?}");
+    assert!(out.error_lines()[0].contains("--timeout"), "{out:?}");
+    assert!(out.error_lines()[0].contains("1 ms"), "{out:?}");
+}
+
+/// Runs the binary piped on `input` against `ollama`, with `stdout` as its stdout and
+/// extra variables; returns the exit code and stderr.
+fn run_with_stdout(
+    ollama: &str,
+    input: &str,
+    stdout: Stdio,
+    envs: &[(&str, &str)],
+) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .env("LOG_FILE", home.path().join("chatbot.log"))
+        .env("OLLAMA_ENDPOINT", ollama)
+        .args(["--export", "none"])
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `chatbot-otel > /dev/full` and `LOG_FILE=/dev/full`: the replies (or log lines) are
+/// lost, so the first write error is said once on stderr and the exit code is 1, not 0.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn write_errors_are_reported_once_and_fail_the_run() {
+    let fake = FakeOllama::start().await;
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let (code, stderr) = run_with_stdout(&fake.url(), "hello\nagain\n", Stdio::from(full()), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(said.len(), 1, "once: {stderr}");
+    assert!(said[0].contains("standard output"), "{stderr}");
+    assert_eq!(fake.chat_requests().len(), 2, "the session went on");
+
+    let (code, stderr) = run_with_stdout(
+        &fake.url(),
+        "hello\n",
+        Stdio::null(),
+        &[("LOG_FILE", "/dev/full")],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(said.len(), 1, "once: {stderr}");
+    assert!(said[0].contains("log file"), "{stderr}");
+}
+
+/// A conversation that outgrows `num_ctx` (Ollama would silently drop its oldest
+/// messages) gets one warning with the way out, `/clear`; after `/clear` it can come
+/// again; with no `num_ctx` set there is nothing to compare with.
+#[tokio::test(flavor = "multi_thread")]
+async fn outgrowing_num_ctx_is_warned_about_once() {
+    let fake = FakeOllama::start().await;
+    let prompts = "tell me about the sea\nand the mountains too\nand the rivers\nand the sky\n";
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .args(["--option", "num_ctx=40"])
+        .stdin(format!("{prompts}/clear\n{prompts}"))
+        .run()
+        .await;
+    out.assert_exit(0);
+    let warnings: Vec<&str> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "once per conversation: {out:?}");
+    assert!(
+        warnings[0].contains("num_ctx 40") && warnings[0].contains("/clear"),
+        "{out:?}"
+    );
+
+    let out = Chatbot::new().ollama(fake.url()).stdin(prompts).run().await;
+    out.assert_exit(0);
+    assert!(!out.stderr.contains("warning:"), "{out:?}");
+}
+
+/// On a terminal too, the banner and the start-up check show the Ollama URL with its
+/// credentials masked (here nothing listens, so the check's warning names the URL).
+#[cfg(unix)]
+#[test]
+fn credentials_are_masked_on_the_interactive_screen() {
+    use crate::support::pty::{chatbot_command, Pty};
+    let home = tempfile::tempdir().unwrap();
+    let url = closed_port_url().replace("http://", "http://alice:s3cret-pw@");
+    let mut pty = Pty::spawn(chatbot_command(BIN, home.path(), &url), 100, 30);
+    let wait = Duration::from_secs(15);
+    pty.expect("REDACTED:REDACTED@", wait);
+    let at = pty.expect(">>> ", wait);
+    pty.send("/bye\r");
+    pty.expect_after(at, "/bye", wait);
+    assert_eq!(pty.wait(wait).code(), Some(0), "{}", pty.text());
+    assert!(!pty.raw().contains("s3cret-pw"), "{}", pty.text());
+}

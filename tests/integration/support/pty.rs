@@ -129,6 +129,11 @@ impl Pty {
         }
     }
 
+    /// The child's process id, e.g. to send it a signal.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The master side's fd, e.g. to resize the terminal.
     pub fn master_fd(&self) -> i32 {
         self.master.as_raw_fd()
