@@ -112,11 +112,7 @@ mod tests {
     /// Without counts from Ollama, about four characters a token.
     #[test]
     fn estimates_from_the_text() {
-        let message = Message {
-            role: crate::ollama::wire::Role::User,
-            content: "x".repeat(4000),
-            thinking: None,
-        };
+        let message = Message::new(crate::ollama::wire::Role::User, "x".repeat(4000));
         assert_eq!(estimate(&[message]), 1000);
     }
 }

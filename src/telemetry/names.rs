@@ -112,6 +112,8 @@ pub mod attr {
     pub const CHAT_MESSAGES_CAPTURED: &str = "chat.messages.captured";
     /// The Ollama URL (credentials redacted), on the `chatbot.started` record.
     pub const CHATBOT_OLLAMA_URL: &str = "chatbot.ollama.url";
+    /// The signal that ended the program at the prompt, on the `chatbot.exiting` record.
+    pub const CHATBOT_SIGNAL: &str = "chatbot.signal";
     /// Whether telemetry is exported, on the `chatbot.started` record.
     pub const CHATBOT_TELEMETRY_ENABLED: &str = "chatbot.telemetry.enabled";
 
@@ -212,6 +214,7 @@ pub mod log {
         (super::attr::CHATBOT_OLLAMA_URL, "ollama"),
         (super::attr::CHATBOT_TELEMETRY_ENABLED, "telemetry"),
         (super::attr::CHAT_TOOL_CALLS, "tool_calls"),
+        (super::attr::CHATBOT_SIGNAL, "signal"),
     ];
 }
 
