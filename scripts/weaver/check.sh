@@ -140,6 +140,17 @@ session save $'Hello\n/save weaver-check\n' --model llama3.2:latest
 session resume $'Once more\n' --model llama3.2:latest --resume weaver-check
 # The built-in demo model: the Resource says `chatbot.demo=true`.
 session demo $'Hello\n' --demo
+# Tools: a real MCP server (installed by scripts/mcp/install.sh), one call allowed, one not.
+if [ -x "$REPO/.mcp/venv/bin/mcp-server-time" ]; then
+    printf '{"mcpServers":{"time":{"command":"%s","args":[]}}}' \
+        "$REPO/.mcp/venv/bin/mcp-server-time" > "$WORK/mcp.json"
+    session tools $'use get_current_time timezone=UTC\n' \
+        --model llama3.2:latest --mcp-config "$WORK/mcp.json" --allow-tools
+    session tools-denied $'use get_current_time timezone=UTC\n' \
+        --model llama3.2:latest --mcp-config "$WORK/mcp.json"
+else
+    echo "--- session: tools skipped (run scripts/mcp/install.sh for the MCP servers)"
+fi
 echo "--- session: ollama-down"
 printf 'Hello\n' | "$CHATBOT" --ollama-url "http://127.0.0.1:$DOWN_PORT" \
     --model llama3.2:latest > "$WORK/ollama-down.out" 2>&1
