@@ -242,8 +242,9 @@ fn bench_thinking_vs_content(c: &mut Criterion) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = runtime();
     let mut group = c.benchmark_group("turn/stream_500_chunks");
-    // 501 lines either way: 500 content chunks + final, or 500 thinking + 1 content... + final
-    // (502); the throughput counts the lines actually read.
+    // Lines the client reads per turn: 500 content chunks + the final line (501), or
+    // 500 thinking chunks + one content chunk + the final line (502). Throughput counts
+    // them, so criterion's "elements/s" is chunks per CPU second.
     for (label, model, options, lines) in [
         (
             "content",

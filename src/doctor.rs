@@ -12,7 +12,8 @@
 //!    exporter the chat would use (OTLP, or the `--export` file), with its trace id and,
 //!    for OTLP, its Jaeger link;
 //! 4. the resolved configuration, each value with where it came from;
-//! 5. the JSON log file can be written.
+//! 5. the JSON log file can be written;
+//! 6. each configured MCP server starts, completes the handshake and lists its tools.
 //!
 //! Exit code: 0 when every check passed, 1 otherwise (2 stays for invalid configuration).
 //! Doctor installs no `tracing` subscriber and no global providers: the SDK's own
@@ -108,6 +109,9 @@ pub(crate) fn run(runtime: &Runtime, config: &Config) -> u8 {
     report(check_export(runtime, config));
     report(show_configuration(config));
     report(check_log_file(config));
+    for check in runtime.block_on(check_mcp_servers(config)) {
+        report(check);
+    }
 
     if all_passed {
         stdout_line("all checks passed");
@@ -411,4 +415,85 @@ fn check_log_file(config: &Config) -> Check {
             "set LOG_FILE or --log-file to a writable path (or - for stderr)",
         ),
     }
+}
+
+// --- 6. MCP servers --------------------------------------------------------------------
+
+/// Starts every server of the MCP config as the chat would (same spawn, handshake and
+/// `tools/list`), waits for all of them to settle, and reports one line per server: its
+/// tools, or why it failed (with the last line it wrote to stderr). No file is not a
+/// failure: tools are optional.
+async fn check_mcp_servers(config: &Config) -> Vec<Check> {
+    let Some(path) = &config.mcp_config else {
+        return vec![Check::Ok(
+            "no MCP servers configured (--mcp-config PATH, or chatbot-otel/mcp.json in the config directory)".into(),
+        )];
+    };
+    let mcp = match crate::mcp::McpConfig::load(path) {
+        Ok(mcp) => mcp,
+        Err(e) => {
+            return vec![Check::fail(
+                e.to_string(),
+                "fix the file: {\"mcpServers\":{\"NAME\":{\"command\":…,\"args\":[…]}}} (docs/tools.md)",
+            )]
+        }
+    };
+    if mcp.servers.is_empty() {
+        return vec![Check::Ok(format!(
+            "MCP config {} lists no servers",
+            path.display()
+        ))];
+    }
+    let servers = crate::mcp::McpServers::start(&mcp, crate::mcp::DEFAULT_STARTUP_TIMEOUT);
+    // The chat's own bound per server: a first `uvx`/`npx` run may be downloading.
+    servers
+        .wait_settled(crate::mcp::DEFAULT_STARTUP_TIMEOUT)
+        .await;
+    let tools = servers.tools();
+    let checks = servers
+        .statuses()
+        .into_iter()
+        .map(|status| {
+            let name = &status.name;
+            match &status.state {
+                crate::mcp::ServerState::Ready { .. } => {
+                    let mut own: Vec<&str> = tools
+                        .iter()
+                        .filter(|t| &t.server == name)
+                        .map(|t| t.tool.as_str())
+                        .collect();
+                    own.sort_unstable();
+                    let protocol = status
+                        .protocol_version
+                        .as_deref()
+                        .map(|v| format!(", protocol {v}"))
+                        .unwrap_or_default();
+                    // Tool names come from the server: printable, and a long list cut.
+                    let list = crate::text::truncate(&crate::text::printable(&own.join(", ")), 200);
+                    Check::Ok(format!(
+                        "MCP server {name} is ready{protocol}: {} tool{} ({list})",
+                        own.len(),
+                        if own.len() == 1 { "" } else { "s" }
+                    ))
+                }
+                // The reason already ends with the server's last stderr line, if any.
+                crate::mcp::ServerState::Failed { reason } => Check::fail(
+                    format!("MCP server {name}: {}", crate::text::printable(reason)),
+                    format!(
+                        "run its command from {} by hand, or remove it from that file",
+                        path.display()
+                    ),
+                ),
+                crate::mcp::ServerState::Starting => Check::fail(
+                    format!(
+                        "MCP server {name} did not finish starting in {} s",
+                        crate::mcp::DEFAULT_STARTUP_TIMEOUT.as_secs()
+                    ),
+                    "run its command by hand to see where it hangs",
+                ),
+            }
+        })
+        .collect();
+    servers.shutdown(Duration::from_secs(2)).await;
+    checks
 }

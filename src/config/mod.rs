@@ -330,6 +330,50 @@ impl Config {
             },
         ));
 
+        // Tools: which file lists the MCP servers, and what may run without a question.
+        let mcp_source = if cli.mcp_config.is_some() {
+            Source::flag("--mcp-config")
+        } else {
+            Source::Default
+        };
+        let mcp_config = cli.mcp_config.or_else(|| {
+            env::config_dir(env)
+                .map(|d| d.join("mcp.json"))
+                .filter(|p| p.is_file())
+        });
+        settings.push(Setting::new(
+            "MCP servers",
+            &mcp_config
+                .as_ref()
+                .map_or("(none: no mcp.json)".to_string(), |p| {
+                    p.display().to_string()
+                }),
+            mcp_source,
+        ));
+        // At a terminal every call is asked about; the flags decide for piped input only.
+        let (allowed, source) = if cli.allow_tools {
+            (
+                "piped: all; at a terminal: asked".to_string(),
+                Source::flag("--allow-tools"),
+            )
+        } else if !cli.allow_tool.is_empty() {
+            (
+                format!("piped: {}; at a terminal: asked", cli.allow_tool.join(" ")),
+                Source::flag("--allow-tool"),
+            )
+        } else {
+            (
+                "piped: none; at a terminal: asked".to_string(),
+                Source::Default,
+            )
+        };
+        settings.push(Setting::new("tools allowed", &allowed, source));
+        settings.push(Setting::new(
+            "tool timeout",
+            &format!("{} s", cli.tool_timeout.as_secs_f64()),
+            origin("tool_timeout"),
+        ));
+
         let (log_level, source) = env::log_level(env).map_err(ConfigError)?;
         settings.push(Setting::new("log level", log_level.as_str(), source));
         let (jaeger_ui_url, source) = env::jaeger_ui_url(env).map_err(ConfigError)?;
@@ -350,11 +394,7 @@ impl Config {
             jaeger_ui_url,
             history_file: state_dir.as_ref().map(|d| d.join("history")),
             sessions_dir: state_dir.map(|d| d.join("sessions")),
-            mcp_config: cli.mcp_config.or_else(|| {
-                env::config_dir(env)
-                    .map(|d| d.join("mcp.json"))
-                    .filter(|p| p.is_file())
-            }),
+            mcp_config,
             allow_tools: cli.allow_tools,
             allow_tool: cli.allow_tool,
             tool_timeout: cli.tool_timeout,

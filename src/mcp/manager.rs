@@ -162,9 +162,16 @@ impl McpServers {
 
     /// Waits until no server is `starting`, or `budget` has passed, whichever is first.
     pub async fn wait_settled(&self, budget: Duration) {
-        let total = self.lock().len();
-        let mut rx = self.shared.settled.subscribe();
-        let _ = tokio::time::timeout(budget, reached(&mut rx, |n| *n >= total)).await;
+        // The counter only says that something changed; the states say whether all have
+        // settled (a failed start counts two steps, so a count could be reached early).
+        let shared = &self.shared;
+        let mut rx = shared.settled.subscribe();
+        let all_settled = |_: &usize| {
+            !lock(shared)
+                .iter()
+                .any(|e| matches!(e.slot, Slot::Starting))
+        };
+        let _ = tokio::time::timeout(budget, reached(&mut rx, all_settled)).await;
     }
 
     /// Every server with its state, in the config's order.
@@ -616,6 +623,26 @@ mod tests {
                 reason: "failed: command not found: /nonexistent/mcp-server-ghost".into()
             }
         );
+    }
+
+    /// A server that failed at once does not end the wait for one still starting.
+    #[tokio::test]
+    async fn waiting_lasts_until_every_server_has_settled() {
+        let config = McpConfig::parse(
+            r#"{"mcpServers": {
+                "ghost": {"command": "/nonexistent/mcp-server-ghost"},
+                "mute": {"command": "sleep", "args": ["600"]}
+            }}"#,
+        )
+        .unwrap();
+        let servers = McpServers::start(&config, Duration::from_secs(1));
+        servers.wait_settled(Duration::from_secs(10)).await;
+        let states: Vec<ServerState> = servers.statuses().into_iter().map(|s| s.state).collect();
+        assert!(
+            !states.contains(&ServerState::Starting),
+            "returned while a server was starting: {states:?}"
+        );
+        servers.shutdown(Duration::from_secs(2)).await;
     }
 
     #[tokio::test]

@@ -2,12 +2,18 @@
 //!
 //! `run time.get_current_time {"timezone":"UTC"}? [y]es / [n]o / [a]lways this tool` — the
 //! model chose the tool and its arguments; only the user decides whether it runs. "Always"
-//! holds for the rest of the session. The question is asked in cooked mode (outside the
-//! line editor), so Ctrl-C at it cancels the whole turn like anywhere else in a reply.
+//! holds for the rest of the session. The question is read with its own small line editor
+//! (no history, no completion): it has the terminal in raw mode, so Ctrl-C arrives as a
+//! key rather than a signal, and cancels the whole turn at once — a cooked-mode read would
+//! sit until Enter, because the turn's Ctrl-C watcher cannot run while the thread waits.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
-use std::io::{BufRead, Write};
 
+use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
+use rustyline::history::MemHistory;
+use rustyline::{Completer, Editor, Helper, Hinter, Validator};
 use serde_json::Value;
 
 use super::style::Style;
@@ -18,6 +24,8 @@ use crate::text::{printable, truncate};
 pub(crate) struct AskUser {
     style: Style,
     always: HashSet<String>,
+    /// Made at the first question, kept for the next ones.
+    editor: Option<Editor<QuestionHelper, MemHistory>>,
 }
 
 impl AskUser {
@@ -25,7 +33,28 @@ impl AskUser {
         AskUser {
             style,
             always: HashSet::new(),
+            editor: None,
         }
+    }
+}
+
+/// Draws the question bold; the editor measures its width on the plain text.
+#[derive(Helper, Completer, Hinter, Validator)]
+struct QuestionHelper {
+    style: Style,
+}
+
+impl Highlighter for QuestionHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        Cow::Owned(self.style.bold(prompt))
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        false
     }
 }
 
@@ -48,25 +77,34 @@ impl Approver for AskUser {
         // The arguments came from the model: printable and short on the terminal.
         let args = truncate(&printable(&arguments.to_string()), 200);
         let question = format!("run {shown_name} {args}? [y]es / [n]o / [a]lways this tool ");
-        let stdin = std::io::stdin();
+        if self.editor.is_none() {
+            let Ok(mut editor) = Editor::<QuestionHelper, MemHistory>::with_history(
+                rustyline::Config::default(),
+                MemHistory::new(),
+            ) else {
+                // No line editor, no way to ask: the safe answer.
+                return Ok(Decision::Denied);
+            };
+            editor.set_helper(Some(QuestionHelper { style: self.style }));
+            self.editor = Some(editor);
+        }
+        let Some(editor) = self.editor.as_mut() else {
+            return Ok(Decision::Denied);
+        };
         loop {
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "{}", self.style.bold(&question));
-            let _ = out.flush();
-            drop(out);
-            let mut line = String::new();
-            match stdin.lock().read_line(&mut line) {
+            match editor.readline(&question) {
+                Ok(line) => match parse_answer(&line) {
+                    Some(Decision::Always) => {
+                        self.always.insert(shown_name.to_string());
+                        return Ok(Decision::Always);
+                    }
+                    Some(decision) => return Ok(decision),
+                    None => continue,
+                },
+                // Ctrl-C: the whole turn stops, as anywhere else in a reply.
+                Err(ReadlineError::Interrupted) => return Err(Cancelled),
                 // End of input (Ctrl-D) or an error: the safe answer.
-                Ok(0) | Err(_) => return Ok(Decision::Denied),
-                Ok(_) => {}
-            }
-            match parse_answer(&line) {
-                Some(Decision::Always) => {
-                    self.always.insert(shown_name.to_string());
-                    return Ok(Decision::Always);
-                }
-                Some(decision) => return Ok(decision),
-                None => continue,
+                Err(_) => return Ok(Decision::Denied),
             }
         }
     }

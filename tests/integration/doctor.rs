@@ -62,14 +62,14 @@ async fn all_checks_pass() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(run.stderr, "", "doctor prints nothing on stderr");
     let checks = check_lines(&run);
-    assert_eq!(checks.len(), 5, "{}", run.stdout);
+    assert_eq!(checks.len(), 6, "{}", run.stdout);
     assert!(
         checks.iter().all(|l| l.starts_with("ok    ")),
         "{}",
         run.stdout
     );
 
-    // In order: Ollama, model, export, configuration, log file.
+    // In order: Ollama, model, export, configuration, log file, MCP servers (none here).
     assert!(checks[0].contains("Ollama") && checks[0].contains("version 0.12.6"));
     assert!(checks[1].contains("llama3.1:8b is pulled"));
     assert!(
@@ -79,6 +79,11 @@ async fn all_checks_pass() {
     );
     assert!(checks[3].starts_with("ok    configuration"));
     assert!(checks[4].contains("log file") && checks[4].contains("writable"));
+    assert!(
+        checks[5].contains("no MCP servers configured"),
+        "{}",
+        checks[5]
+    );
 
     let trace_id = trace_id_in(checks[2]);
     assert!(
@@ -252,4 +257,56 @@ async fn file_export_target() {
     assert!(!spans.is_empty(), "{text}");
     assert_eq!(spans[0].name, "doctor_check");
     assert_eq!(spans[0].trace_id, trace_id);
+}
+
+/// Each configured MCP server gets its own line: the real `mcp-server-time` starts and
+/// lists its tools; a command that does not exist fails with its reason and the file to
+/// fix; the exit code says not everything passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_mcp_server_is_started_and_its_tools_listed() {
+    let fake = FakeOllama::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcp.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"mcpServers": {
+            "time": crate::mcp_real::time_server(),
+            "broken": {"command": "no-such-mcp-server-command", "args": []},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let run = doctor(
+        Chatbot::new(),
+        &[
+            "--ollama-url",
+            &fake.url(),
+            "--export",
+            "none",
+            "--mcp-config",
+            &config,
+            "doctor",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let time = line_starting(&run, "ok    ", "MCP server time is ready").expect(&run.stdout);
+    assert!(
+        time.contains("2 tools (convert_time, get_current_time)"),
+        "{time}"
+    );
+    assert!(time.contains(", protocol 20"), "{time}");
+    let broken = line_starting(&run, "FAIL  ", "MCP server broken: ").expect(&run.stdout);
+    assert!(broken.contains("no-such-mcp-server-command"), "{broken}");
+    assert!(
+        broken.contains(&format!("fix: run its command from {config}")),
+        "{broken}"
+    );
+    // Everything before the MCP lines passed; only the broken server failed.
+    let failed: Vec<&str> = check_lines(&run)
+        .into_iter()
+        .filter(|l| !l.starts_with("ok"))
+        .collect();
+    assert_eq!(failed, [broken], "{}", run.stdout);
 }

@@ -195,3 +195,43 @@ async fn tool_calls_are_asked_about_at_the_terminal() {
     pty.send("/bye\r");
     assert_eq!(pty.wait(WAIT).code(), Some(0));
 }
+
+/// Ctrl-C at the tool question cancels the whole turn at once (no Enter needed): nothing
+/// ran, the turn is recorded as cancelled, and the next turn sends none of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_at_the_tool_question_cancels_the_turn() {
+    let fake = fake_ollama::FakeOllama::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("mcp.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({ "mcpServers": { "time": crate::mcp_real::time_server() } }).to_string(),
+    )
+    .unwrap();
+    let mut command = chatbot_command(BIN, home.path(), &fake.url());
+    command.arg("--mcp-config").arg(&config);
+    let mut pty = Pty::spawn(command, 140, 30);
+    let at = pty.expect(">>> ", WAIT);
+    pty.send("use get_current_time timezone=UTC\r");
+    let at = pty.expect_after(at, "[a]lways this tool", WAIT);
+    pty.send("\x03");
+    let at = pty.expect_after(at, "(cancelled", WAIT);
+    let at = pty.expect_after(at, ">>> ", WAIT);
+    pty.send("hello\r");
+    pty.expect_after(at, "You said: hello", WAIT);
+    assert!(
+        !pty.text().contains("ran time.get_current_time"),
+        "{}",
+        pty.text()
+    );
+    let requests = fake.chat_requests();
+    assert_eq!(requests.len(), 2, "the tool call was never answered");
+    let messages = requests[1].messages();
+    assert_eq!(
+        messages.len(),
+        1,
+        "the cancelled turn left nothing: {messages:?}"
+    );
+    pty.send("/bye\r");
+    assert_eq!(pty.wait(WAIT).code(), Some(0));
+}
