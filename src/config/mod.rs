@@ -343,7 +343,7 @@ impl Config {
         });
         settings.push(Setting::new(
             "MCP servers",
-            &mcp_config
+            mcp_config
                 .as_ref()
                 .map_or("(none: no mcp.json)".to_string(), |p| {
                     p.display().to_string()
@@ -370,7 +370,7 @@ impl Config {
         settings.push(Setting::new("tools allowed", &allowed, source));
         settings.push(Setting::new(
             "tool timeout",
-            &format!("{} s", cli.tool_timeout.as_secs_f64()),
+            format!("{} s", cli.tool_timeout.as_secs_f64()),
             origin("tool_timeout"),
         ));
 
