@@ -218,7 +218,8 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
                 "export is none: telemetry is recorded in-process and dropped, nothing to check"
                     .into(),
             ),
-            ExportTarget::Otlp => config.otlp.traces.endpoint.to_string(),
+            // Shown with any credentials masked (the exporter itself uses the real URL).
+            ExportTarget::Otlp => crate::text::redacted_url(&config.otlp.traces.endpoint),
             other => other.to_string(),
         };
 
@@ -260,6 +261,9 @@ fn check_export(runtime: &Runtime, config: &Config) -> Check {
             ))
         });
 
+    // An SDK or HTTP error may quote the endpoint, credentials and all.
+    let outcome =
+        outcome.map_err(|why| crate::text::redact_credentials(&why, &config.otlp.traces.endpoint));
     match (&config.export, outcome) {
         (ExportTarget::Otlp, Ok(trace_id)) => Check::Ok(format!(
             "OTLP endpoint {target} ({}) accepted a test span {CHECK_SPAN}: trace {trace_id}  {}",

@@ -59,9 +59,27 @@ pub fn redacted_url(url: &url::Url) -> String {
     shown.to_string()
 }
 
+/// `text` (an error message, say) with `url`'s credentials masked wherever they appear:
+/// the `user:password@` part as in [`redacted_url`], and the password anywhere else.
+pub fn redact_credentials(text: &str, url: &url::Url) -> String {
+    let (user, password) = (url.username(), url.password());
+    if user.is_empty() && password.is_none() {
+        return text.to_string();
+    }
+    let userinfo = match password {
+        Some(p) => format!("{user}:{p}@"),
+        None => format!("{user}@"),
+    };
+    let mut out = text.replace(&userinfo, "REDACTED:REDACTED@");
+    if let Some(p) = password.filter(|p| !p.is_empty()) {
+        out = out.replace(p, "REDACTED");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{printable, redacted_url, truncate};
+    use super::{printable, redact_credentials, redacted_url, truncate};
 
     /// User and password never show; a URL without them is unchanged.
     #[test]
@@ -93,5 +111,23 @@ mod tests {
     fn truncates_on_char_boundary() {
         assert_eq!(truncate("héllo", 10), "héllo");
         assert_eq!(truncate("héllo", 2), "hé… [3 more characters]");
+    }
+
+    #[test]
+    fn credentials_in_a_message_are_masked() {
+        let url = url::Url::parse("http://bob:hunter2@collector:4318/v1/traces").unwrap();
+        assert_eq!(
+            redact_credentials(
+                "cannot send to http://bob:hunter2@collector:4318/v1/traces",
+                &url
+            ),
+            "cannot send to http://REDACTED:REDACTED@collector:4318/v1/traces"
+        );
+        assert_eq!(
+            redact_credentials("auth hunter2 refused", &url),
+            "auth REDACTED refused"
+        );
+        let plain = url::Url::parse("http://collector:4318").unwrap();
+        assert_eq!(redact_credentials("as is", &plain), "as is");
     }
 }

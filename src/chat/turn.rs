@@ -291,6 +291,12 @@ impl Turn<'_> {
         let status = outcome.ending.status();
         let completion = outcome.ending.completion();
         let cancelled = status == TurnStatus::Cancelled;
+        // A turn's tokens are those of all its model calls (one per tool round); a turn
+        // whose last call failed reports none, as a failed turn without tools does.
+        let turn_tokens = outcome
+            .ending
+            .tokens()
+            .map(|(i, o)| (i + earlier_tokens.0, o + earlier_tokens.1));
         self.telemetry.metrics.request_finished(&TurnMeasurement {
             model: self.model,
             response_model: completion.and_then(|c| c.response_model.as_deref()),
@@ -302,14 +308,11 @@ impl Turn<'_> {
             time_to_first_chunk: outcome.first_chunk,
             // A reasoning phase cut short by Ctrl-C is not a measurement of the model.
             thinking: outcome.thinking_duration.filter(|_| !cancelled),
-            tokens: outcome
-                .ending
-                .tokens()
-                .map(|(i, o)| (i + earlier_tokens.0, o + earlier_tokens.1)),
+            tokens: turn_tokens,
         });
 
         let tool_calls = self.tools.map(|_| tool_calls_made);
-        self.log_interaction(&turn_cx, &outcome, duration, tool_calls);
+        self.log_interaction(&turn_cx, &outcome, duration, turn_tokens, tool_calls);
 
         if self.capture_content && outcome.ending.completion().is_some() {
             turn_cx.span().set_attribute(KeyValue::new(
@@ -726,6 +729,7 @@ impl Turn<'_> {
         turn_cx: &Context,
         outcome: &StreamOutcome,
         duration: Duration,
+        tokens: Option<(u64, u64)>,
         tool_calls: Option<usize>,
     ) {
         let _attached = turn_cx.clone().attach();
@@ -738,7 +742,7 @@ impl Turn<'_> {
         );
         let _entered = log_span.enter();
         let status = outcome.ending.status();
-        let (input, output) = outcome.ending.tokens().unwrap_or((0, 0));
+        let (input, output) = tokens.unwrap_or((0, 0));
         // The turn's root span id, so `/feedback --trace` can link to it from this line.
         let root = turn_cx.span().span_context().clone();
         let root_span_id = root.is_valid().then(|| root.span_id().to_string());

@@ -227,9 +227,16 @@ impl Config {
             Origin::Env(var) => Source::env(var),
             Origin::Default => Source::Default,
         };
+        // As given, but with any credentials masked: this list is printed by `doctor`.
+        let shown_base = match url::Url::parse(&otlp.base) {
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+                crate::text::redacted_url(&u)
+            }
+            _ => otlp.base.clone(),
+        };
         settings.push(Setting::new(
             "OTLP endpoint",
-            &otlp.base,
+            shown_base,
             from(otlp.base_origin),
         ));
         settings.push(Setting::new(

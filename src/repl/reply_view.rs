@@ -130,11 +130,9 @@ impl<A: Write, T: Write> ReplySink for ReplyView<'_, A, T> {
             };
         }
         if let Phase::Thinking { at_line_start } = &mut self.phase {
-            let text = if self.sanitize {
-                printable(text)
-            } else {
-                text.into()
-            };
+            // Reasoning is shown on the terminal or written to stderr, never to piped
+            // stdout: always made printable, whichever it is.
+            let text = printable(text);
             write!(self.thoughts, "{}", self.style.dim(&text))?;
             self.thoughts.flush()?;
             *at_line_start = text.ends_with('\n');
@@ -277,5 +275,18 @@ mod tests {
         assert!(String::from_utf8(thoughts)
             .unwrap()
             .contains("^[]0;pwned^G"));
+    }
+
+    /// Piped, the answer keeps the model's bytes for scripts, but the reasoning goes to
+    /// stderr — often still the terminal — so it is made printable there too.
+    #[test]
+    fn piped_reasoning_on_stderr_is_printable() {
+        let (answer, thoughts, _) = run(
+            true,
+            &[("think", "\x1b]52;c;SGVsbG8=\x07hm"), ("say", "\x1b[1mok")],
+        );
+        assert_eq!(answer, "\x1b[1mok");
+        assert!(!thoughts.contains('\x1b'), "{thoughts:?}");
+        assert!(thoughts.contains("^[]52;c;SGVsbG8=^Ghm"), "{thoughts:?}");
     }
 }

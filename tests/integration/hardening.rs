@@ -109,6 +109,43 @@ async fn credentials_in_the_ollama_url_are_redacted() {
     assert!(!format!("{:?}", rx.logs()).contains("s3cret-pw"));
 }
 
+/// A password in the OTLP endpoint is shown nowhere: not in `doctor`'s configuration list,
+/// not in its failed-export line (whose error text quotes the URL), not in the chat's
+/// stderr or log file.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_the_otlp_endpoint_are_redacted() {
+    let fake = FakeOllama::start().await;
+    // Nothing listens there: the export fails, and its error names the endpoint.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://carol:otlp-pw-42@{}", closed.local_addr().unwrap());
+    drop(closed);
+    let doctor = Chatbot::new()
+        .ollama(fake.url())
+        .otlp(endpoint.clone())
+        .args(["doctor"])
+        .run()
+        .await;
+    assert_eq!(doctor.code, Some(1), "{doctor:?}");
+    assert!(
+        doctor
+            .stdout
+            .contains("FAIL  OTLP endpoint http://REDACTED:REDACTED@127.0.0.1:"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(!doctor.stdout.contains("otlp-pw-42"), "{}", doctor.stdout);
+    let chat = Chatbot::new()
+        .ollama(fake.url())
+        .otlp(endpoint)
+        .stdin("hello\n/help\n")
+        .run()
+        .await;
+    chat.assert_exit(0);
+    assert!(!chat.stderr.contains("otlp-pw-42"), "{chat:?}");
+    assert!(!chat.stdout.contains("otlp-pw-42"), "{chat:?}");
+    assert!(!chat.log_text.contains("otlp-pw-42"), "{}", chat.log_text);
+}
+
 /// `chatbot-otel < prompts 2>&-`-like: stderr is a pipe nobody reads (closed before the
 /// first write). Warnings and status lines are dropped, not fatal: every prompt is
 /// answered, the exit code is 0, and the spans still reach the collector.

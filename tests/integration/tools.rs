@@ -113,6 +113,35 @@ async fn a_tool_call_is_one_trace_across_two_model_calls() {
     );
     assert!(!points(&ms, "mcp.client.operation.duration").is_empty());
     assert_eq!(out.chat_logs()[0]["tool_calls"], json!(1));
+    // The turn's tokens are those of both model calls, in the log line and in the metric.
+    let calls: Vec<_> = spans
+        .iter()
+        .filter(|s| s.trace_id == *tid && s.name == "generate_response")
+        .collect();
+    let input: i64 = calls
+        .iter()
+        .map(|s| s.int_attr("gen_ai.usage.input_tokens"))
+        .sum();
+    let output: i64 = calls
+        .iter()
+        .map(|s| s.int_attr("gen_ai.usage.output_tokens"))
+        .sum();
+    assert!(calls
+        .iter()
+        .all(|s| s.int_attr("gen_ai.usage.input_tokens") > 0));
+    let line = &out.chat_logs()[0];
+    assert_eq!(line["tokens"]["input"], json!(input), "{line}");
+    assert_eq!(line["tokens"]["output"], json!(output), "{line}");
+    let every_call: i64 = spans
+        .iter()
+        .filter(|s| s.name == "generate_response")
+        .map(|s| s.int_attr("gen_ai.usage.input_tokens"))
+        .sum();
+    assert_eq!(
+        value_total(&ms, "llm.tokens", &[("type", "input")]),
+        every_call as f64,
+        "the counter adds every model call of both turns"
+    );
 }
 
 /// Piped without `--allow-tools`, nothing runs: the model is told, the user sees why, and
