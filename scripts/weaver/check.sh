@@ -100,8 +100,8 @@ export XDG_STATE_HOME="$WORK/state"
 unset OTEL_SEMCONV_STABILITY_OPT_IN OTEL_SDK_DISABLED CHATBOT_EXPORT
 OLLAMA="http://127.0.0.1:$OLLAMA_PORT"
 
-# One piped session: its stdin is the script. Exit codes are not checked (failed turns
-# exit 1 on purpose); what matters is the telemetry the live check receives.
+# One piped session: its stdin is the script. Exit codes are not checked (a session may
+# be cut short on purpose); what matters is the telemetry the live check receives.
 session() {
     local name=$1 input=$2
     shift 2

@@ -100,7 +100,7 @@ pub mod attr {
     /// Ollama's `done_reason` (`stop`, `length`, `load`, `unload`).
     pub const OLLAMA_DONE_REASON: &str = "ollama.done_reason";
 
-    /// `succeeded`/`failed`/`cancelled` of a turn, on its log record (`status` in the file).
+    /// `success`/`error`/`cancelled` of a turn, on its log record (`status` in the file).
     pub const CHAT_STATUS: &str = "chat.status";
     /// The turn's `chat_interaction` span id, on its log record, for `/feedback --trace`.
     pub const CHAT_ROOT_SPAN_ID: &str = "chat.root_span_id";
