@@ -5,7 +5,9 @@
 //! the main thread is blocked reading input, nobody would notice a flag, so the watcher
 //! task leaves by itself: it puts the terminal back the way it found it (the line editor
 //! has it in raw mode, with bracketed paste on, while it reads), writes the `exiting` log
-//! line, flushes telemetry (bounded) and exits with 128 + the signal's number.
+//! line, flushes telemetry (bounded) and exits with 128 + the signal's number. A turn that
+//! has not ended 3 s after the signal — one blocked at a tool question, waiting for a key —
+//! is left the same way.
 
 use std::future::Future;
 use std::io::{IsTerminal, Write};
@@ -18,6 +20,10 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::telemetry::Telemetry;
+
+/// How long a running turn has to end by itself after a quit signal before the watcher
+/// exits without it.
+const TURN_GRACE: Duration = Duration::from_secs(3);
 
 /// The quit signal, shared between the watcher task and the input loop.
 pub(crate) struct Signals {
@@ -67,20 +73,32 @@ impl Signals {
                 _ = int.recv(), if with_sigint => 130,
             };
             let _ = quit_tx.send(Some(code));
-            if !turn_running.load(Ordering::SeqCst) {
-                if let Some(terminal) = &terminal {
-                    terminal.restore();
+            // A running turn sees the quit, cancels itself, and the input loop then exits
+            // with the code, flushing on the way. But a turn can be blocked where no
+            // future is polled — a tool question waiting for a key — so if it has not
+            // ended after a grace period, the watcher leaves by itself after all.
+            if turn_running.load(Ordering::SeqCst) {
+                let deadline = tokio::time::Instant::now() + TURN_GRACE;
+                while turn_running.load(Ordering::SeqCst) && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                tracing::event!(
-                    name: "chatbot.exiting",
-                    tracing::Level::INFO,
-                    chat.turns = turns_started.load(Ordering::SeqCst),
-                    chatbot.signal = code - 128,
-                    "chatbot-otel exiting"
-                );
-                let _ = tokio::task::spawn_blocking(move || telemetry.shutdown(flush_budget)).await;
-                std::process::exit(code);
+                if !turn_running.load(Ordering::SeqCst) {
+                    return;
+                }
             }
+            if let Some(terminal) = &terminal {
+                terminal.restore();
+            }
+            tracing::event!(
+                name: "chatbot.exiting",
+                tracing::Level::INFO,
+                chat.turns = turns_started.load(Ordering::SeqCst),
+                chatbot.signal = code - 128,
+                "chatbot-otel exiting"
+            );
+            let _ = tokio::task::spawn_blocking(move || telemetry.shutdown(flush_budget)).await;
+            std::process::exit(code);
         });
         Signals {
             quit_rx,

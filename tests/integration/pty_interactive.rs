@@ -235,3 +235,41 @@ async fn ctrl_c_at_the_tool_question_cancels_the_turn() {
     pty.send("/bye\r");
     assert_eq!(pty.wait(WAIT).code(), Some(0));
 }
+
+/// SIGTERM while the tool question waits for a key: the turn cannot notice (nothing is
+/// polled while the question reads the terminal), so the signal watcher leaves after its
+/// grace period — exit 143, the terminal handed back cooked, the `exiting` line written.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_at_the_tool_question_exits_and_restores_the_terminal() {
+    use rustix::termios::LocalModes;
+    use std::os::fd::BorrowedFd;
+    let fake = fake_ollama::FakeOllama::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("mcp.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({ "mcpServers": { "time": crate::mcp_real::time_server() } }).to_string(),
+    )
+    .unwrap();
+    let mut command = chatbot_command(BIN, home.path(), &fake.url());
+    command.arg("--mcp-config").arg(&config);
+    let mut pty = Pty::spawn(command, 140, 30);
+    let at = pty.expect(">>> ", WAIT);
+    pty.send("use get_current_time timezone=UTC\r");
+    pty.expect_after(at, "[a]lways this tool", WAIT);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pty.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(pty.wait(WAIT).code(), Some(143));
+    // SAFETY: the fd is the harness's open master until `pty` is dropped.
+    let master = unsafe { BorrowedFd::borrow_raw(pty.master_fd()) };
+    let modes = rustix::termios::tcgetattr(master).unwrap().local_modes;
+    assert!(
+        modes.contains(LocalModes::ECHO | LocalModes::ICANON),
+        "the terminal is left raw ({modes:?})"
+    );
+    let log = std::fs::read_to_string(home.path().join("chatbot.log")).unwrap();
+    assert!(log.contains("chatbot-otel exiting"), "{log}");
+}
