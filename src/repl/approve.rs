@@ -58,6 +58,20 @@ impl Highlighter for QuestionHelper {
     }
 }
 
+/// The question for one call. Both parts are untrusted — the name comes from the MCP
+/// server, the arguments from the model — so both are made printable (an escape sequence
+/// in either could otherwise rewrite the very question the user answers) and cut short.
+/// The question is one line, the editor's prompt: a newline or tab in the name would
+/// break it, so they are shown as `^J` and `^I` too (JSON arguments have none unescaped).
+fn question(shown_name: &str, arguments: &Value) -> String {
+    let name = printable(shown_name)
+        .replace('\n', "^J")
+        .replace('\t', "^I");
+    let name = truncate(&name, 100);
+    let args = truncate(&printable(&arguments.to_string()), 200);
+    format!("run {name} {args}? [y]es / [n]o / [a]lways this tool ")
+}
+
 /// Reads one answer: `y`/`yes`, `n`/`no`, `a`/`always` (empty means no: nothing runs
 /// by accident).
 pub(crate) fn parse_answer(line: &str) -> Option<Decision> {
@@ -74,9 +88,7 @@ impl Approver for AskUser {
         if self.always.contains(shown_name) {
             return Ok(Decision::Always);
         }
-        // The arguments came from the model: printable and short on the terminal.
-        let args = truncate(&printable(&arguments.to_string()), 200);
-        let question = format!("run {shown_name} {args}? [y]es / [n]o / [a]lways this tool ");
+        let question = question(shown_name, arguments);
         if self.editor.is_none() {
             let Ok(mut editor) = Editor::<QuestionHelper, MemHistory>::with_history(
                 rustyline::Config::default(),
@@ -120,5 +132,25 @@ mod tests {
         assert_eq!(parse_answer(" Always "), Some(Decision::Always));
         assert_eq!(parse_answer("\n"), Some(Decision::Denied));
         assert_eq!(parse_answer("maybe"), None);
+    }
+
+    /// A tool name with controls in it reaches the terminal as visible text, on one
+    /// line and cut short; the question still says what runs with what.
+    #[test]
+    fn question_shows_the_name_printable_and_short() {
+        let args = serde_json::json!({"timezone": "UTC"});
+        assert_eq!(
+            question("time.get_current_time", &args),
+            r#"run time.get_current_time {"timezone":"UTC"}? [y]es / [n]o / [a]lways this tool "#
+        );
+        let shown = question("evil\u{7}tool\x1b]0;pwned\x07\nline\tx", &args);
+        assert!(
+            shown.starts_with("run evil^Gtool^[]0;pwned^G^Jline^Ix {"),
+            "{shown}"
+        );
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        let long = question(&"n".repeat(300), &args);
+        assert!(long.contains("… [200 more characters]"), "{long}");
+        assert!(long.chars().count() < 200, "{long}");
     }
 }

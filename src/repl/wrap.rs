@@ -7,6 +7,10 @@
 //! cursor movement, which is one reason this adapter is only ever put in front of a
 //! terminal; piped stdout gets the model's text byte for byte.
 //!
+//! Only whitespace at a break we make is dropped (the break stands in for it). The
+//! reply's own line starts keep theirs, so a code block keeps its indentation, and a tab
+//! is passed on as a tab, counted as moving to the next tab stop (every 8 columns).
+//!
 //! [`fill`] is the batch version, for laying out `/help` and `/trace` lines.
 
 use std::io::{self, Write};
@@ -22,9 +26,15 @@ pub(crate) struct WordWrap<W: Write> {
     /// The word being written (already on screen), with its width in columns.
     word: String,
     word_cols: usize,
+    /// The current line began at a break we made, not at one of the reply's newlines:
+    /// whitespace at its start is the wrap point's, and dropped.
+    soft_break: bool,
     /// The tail of a UTF-8 character split between two writes.
     partial: Vec<u8>,
 }
+
+/// Tab stops are every 8 columns, as terminals set them by default.
+const TAB: usize = 8;
 
 impl<W: Write> WordWrap<W> {
     pub(crate) fn new(inner: W, width: usize) -> Self {
@@ -34,6 +44,7 @@ impl<W: Write> WordWrap<W> {
             col: 0,
             word: String::new(),
             word_cols: 0,
+            soft_break: false,
             partial: Vec::new(),
         }
     }
@@ -43,18 +54,29 @@ impl<W: Write> WordWrap<W> {
             '\n' => {
                 out.push('\n');
                 self.col = 0;
+                self.soft_break = false;
                 self.end_word();
             }
             ' ' | '\t' => {
                 self.end_word();
-                if self.col >= self.width {
-                    // The space that would start the next line becomes the line break.
+                // A tab moves the cursor to the next tab stop, every 8 columns.
+                let advance = if c == '\t' { TAB - self.col % TAB } else { 1 };
+                if self.col + advance > self.width
+                    || (c == '\t' && self.col + advance == self.width)
+                {
+                    // Whitespace that does not fit on the line becomes the line break. (A
+                    // tab reaching the edge would leave the cursor in the last column,
+                    // where the next character overwrites the one there.)
                     out.push('\n');
                     self.col = 0;
-                } else if self.col > 0 {
-                    // A space at the start of a wrapped line is dropped; later ones are kept.
-                    out.push(' ');
-                    self.col += 1;
+                    self.soft_break = true;
+                } else if self.col == 0 && self.soft_break {
+                    // Whitespace at the start of a *wrapped* line is dropped: the break
+                    // stands in for it. After a hard newline it is indentation, and kept.
+                } else {
+                    // The reply's own byte: a tab stays a tab.
+                    out.push(c);
+                    self.col += advance;
                 }
             }
             c => {
@@ -75,6 +97,7 @@ impl<W: Write> WordWrap<W> {
                 }
                 out.push(c);
                 self.col += w;
+                self.soft_break = false;
                 self.word.push(c);
                 self.word_cols += w;
             }
@@ -185,6 +208,8 @@ pub(crate) mod tests {
         while let Some(c) = chars.next() {
             match c {
                 '\r' => col = 0,
+                // To the next tab stop, or the last column: a tab never wraps.
+                '\t' => col = ((col / 8 + 1) * 8).min(width - 1),
                 '\n' => {
                     row += 1;
                     col = 0;
@@ -278,6 +303,45 @@ pub(crate) mod tests {
             w.write_all(std::slice::from_ref(b)).unwrap();
         }
         assert_eq!(String::from_utf8(w.inner).unwrap(), "héllo wörld");
+    }
+
+    /// Indentation after the reply's own newlines (and at its very start) is kept, and a
+    /// tab stays a tab byte: a code block looks as the model wrote it.
+    #[test]
+    fn indentation_and_tabs_are_kept() {
+        let reply = "def f():\n    return 1\n\tTAB";
+        let mut w = WordWrap::new(Vec::new(), 40);
+        w.write_all(reply.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(w.inner.clone()).unwrap(), reply);
+        assert_eq!(
+            screen(&w.inner, 40),
+            vec!["def f():", "    return 1", "        TAB"]
+        );
+        // Streamed a character at a time, as a model may send indentation.
+        let chars: Vec<String> = reply.chars().map(String::from).collect();
+        let chars: Vec<&str> = chars.iter().map(String::as_str).collect();
+        assert_eq!(
+            wrapped(&chars, 40),
+            vec!["def f():", "    return 1", "        TAB"]
+        );
+        assert_eq!(
+            wrapped(&["  two spaces first"], 40),
+            vec!["  two spaces first"]
+        );
+    }
+
+    /// Only whitespace at a break we make is dropped; a tab counts to its tab stop, and
+    /// one that would reach the edge is the break.
+    #[test]
+    fn soft_breaks_drop_their_whitespace_and_tabs_take_their_columns() {
+        // Spaces at the wrap point do not indent the wrapped line.
+        assert_eq!(
+            wrapped(&["aaaa bbbb    cccc"], 9),
+            vec!["aaaa bbbb", "cccc"]
+        );
+        // "ab", the tab to column 8, "cd ": 11 columns, so "ef" goes to the next line.
+        assert_eq!(wrapped(&["ab\tcd ef"], 12), vec!["ab      cd", "ef"]);
+        assert_eq!(wrapped(&["abcdefgh\tx"], 16), vec!["abcdefgh", "x"]);
     }
 
     /// `fill` keeps every line within the width and indents the continuation lines.

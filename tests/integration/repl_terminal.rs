@@ -30,6 +30,8 @@ fn screen(raw: &str, width: usize) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\r' => col = 0,
+            // To the next tab stop, or the last column: a tab never wraps.
+            '\t' => col = ((col / 8 + 1) * 8).min(width - 1),
             '\n' => newline(&mut rows, &mut row),
             '\x1b' => {
                 if chars.next() != Some('[') {
@@ -136,6 +138,46 @@ async fn replies_wrap_at_spaces_on_a_terminal() {
             .any(|w| !w.is_empty() && !words.contains(&w)),
         "without word wrap some word is cut by the terminal: {reply:#?}"
     );
+}
+
+/// Word wrap keeps a code block's indentation: the spaces after a newline stay, and a
+/// tab reaches the terminal as a tab.
+#[tokio::test(flavor = "multi_thread")]
+async fn word_wrap_keeps_indentation_and_tabs() {
+    const CODE: &str = "def f():\n    return 1\n\tTAB";
+    let fake = FakeOllama::start_with(Options {
+        reply: Reply::Text(CODE.into()),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let url = fake.url();
+    let (raw, rows) = tokio::task::spawn_blocking(move || {
+        let home = tempfile::tempdir().unwrap();
+        let mut command = chatbot_command(BIN, home.path(), &url);
+        command.env("NO_COLOR", "1");
+        let mut pty = Pty::spawn(command, COLUMNS as u16, 40);
+        pty.expect(">>> ", WAIT);
+        pty.send("Code?\r");
+        pty.expect("trace: ", WAIT);
+        pty.send("/bye\r");
+        let status = pty.wait(WAIT);
+        assert_eq!(status.code(), Some(0), "screen:\n{}", pty.text());
+        (pty.raw(), screen(&pty.raw(), COLUMNS))
+    })
+    .await
+    .unwrap();
+    let reply: Vec<&String> = rows
+        .iter()
+        .skip_while(|r| !r.starts_with("def f():"))
+        .take(3)
+        .collect();
+    assert_eq!(
+        reply,
+        ["def f():", "    return 1", "        TAB"],
+        "{rows:#?}"
+    );
+    assert!(raw.contains("\tTAB"), "the tab byte is kept: {raw:?}");
 }
 
 /// `--export console` on an interactive terminal is refused with one line, exit 2.
