@@ -65,6 +65,13 @@ async fn invalid_configuration_exits_2_with_one_error_line() {
             "export file that cannot be opened",
             &["--export", &unwritable],
         ),
+        // The demo's banner comes only once the configuration has been accepted.
+        case(
+            "export file that cannot be opened, with --demo",
+            &["--demo", "--export", &unwritable],
+        ),
+        case("OTel variable, with --demo", &["--demo"])
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
     ];
     for c in cases {
         let mut chat = Chatbot::new().ollama(fake.url()).args(c.args.clone());
