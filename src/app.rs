@@ -160,6 +160,16 @@ pub fn run() -> ExitCode {
                         ));
                     }
                 }
+                // A misspelt `--allow-tool` would otherwise only show as a call refused
+                // turns later. Said only once every server has settled: a server still
+                // starting may yet offer the tool.
+                if servers.all_settled() {
+                    for name in config.allow_tool.iter().filter(|n| !servers.offers(n)) {
+                        crate::repl::out::stderr_line(&format!(
+                            "warning: --allow-tool {name}: no MCP server offers a tool by that name (see /tools)"
+                        ));
+                    }
+                }
                 session.set_tools(crate::chat::tools::ToolBox {
                     metrics: crate::mcp::McpMetrics::new(&telemetry.meter),
                     servers,
