@@ -56,26 +56,12 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // `--demo`: the built-in model answers on a loopback port, for as long as we run.
-    let _demo = if config.demo {
-        match runtime.block_on(crate::demo::start(&config.model)) {
-            Ok(server) => {
-                config.ollama_url = url::Url::parse(&server.url()).expect("a loopback URL");
-                crate::repl::out::stderr_line(&crate::demo::banner(&server.url()));
-                Some(server)
-            }
-            Err(e) => {
-                crate::repl::out::stderr_line(&format!(
-                    "error: cannot start the demo model on a loopback port: {e}"
-                ));
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        None
-    };
     // `chatbot-otel doctor`: checks and exits; it sets up no telemetry of its own.
     if doctor {
+        let _demo = match start_demo(&runtime, &mut config) {
+            Ok(demo) => demo,
+            Err(code) => return code,
+        };
         let code = crate::doctor::run(&runtime, &config);
         runtime.shutdown_background();
         return ExitCode::from(code);
@@ -95,6 +81,12 @@ pub fn run() -> ExitCode {
             Ok(t) => Arc::new(t),
             Err(e) => return config_error(&e.to_string()),
         }
+    };
+    // Only now, with every check that exits 2 passed: a refused configuration is one
+    // `error:` line, not a demo banner followed by it.
+    let _demo = match start_demo(&runtime, &mut config) {
+        Ok(demo) => demo,
+        Err(code) => return code,
     };
     for warning in &config.warnings {
         stderr_line(&format!("warning: {warning}"));
@@ -168,6 +160,16 @@ pub fn run() -> ExitCode {
                         ));
                     }
                 }
+                // A misspelt `--allow-tool` would otherwise only show as a call refused
+                // turns later. Said only once every server has settled: a server still
+                // starting may yet offer the tool.
+                if servers.all_settled() {
+                    for name in config.allow_tool.iter().filter(|n| !servers.offers(n)) {
+                        crate::repl::out::stderr_line(&format!(
+                            "warning: --allow-tool {name}: no MCP server offers a tool by that name (see /tools)"
+                        ));
+                    }
+                }
                 session.set_tools(crate::chat::tools::ToolBox {
                     metrics: crate::mcp::McpMetrics::new(&telemetry.meter),
                     servers,
@@ -207,6 +209,31 @@ pub fn run() -> ExitCode {
     chat_runtime.shutdown_background();
     runtime.shutdown_background();
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `--demo`: starts the built-in model on a loopback port, points the configuration at
+/// it and prints the banner (nothing without `--demo`). The server answers for as long as
+/// the value is kept. When it cannot start: the `error:` line, and the exit code.
+fn start_demo(
+    runtime: &tokio::runtime::Runtime,
+    config: &mut Config,
+) -> Result<Option<fake_ollama::FakeOllama>, ExitCode> {
+    if !config.demo {
+        return Ok(None);
+    }
+    match runtime.block_on(crate::demo::start(&config.model)) {
+        Ok(server) => {
+            config.ollama_url = url::Url::parse(&server.url()).expect("a loopback URL");
+            stderr_line(&crate::demo::banner(&server.url()));
+            Ok(Some(server))
+        }
+        Err(e) => {
+            stderr_line(&format!(
+                "error: cannot start the demo model on a loopback port: {e}"
+            ));
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// The conversation `--resume`/`--continue` names, if any.

@@ -129,7 +129,22 @@ pub(crate) fn run(runtime: &Runtime, config: &Config) -> u8 {
 /// `GET /api/version` → `{"version":"0.12.6"}`, through the chat's own client (so the same
 /// URL rules, reverse-proxy prefix included), with a short deadline.
 async fn check_ollama(client: &OllamaClient) -> Check {
-    let shown = client.base_url().as_str().trim_end_matches('/').to_string();
+    // Shown with any credentials masked, as everywhere else (the request uses the real URL).
+    let shown = crate::text::redacted_url(client.base_url())
+        .trim_end_matches('/')
+        .to_string();
+    let check = ollama_check(client, &shown).await;
+    // An error's own text (a TLS or HTTP library's message) may quote the URL, password
+    // and all.
+    let redact = |text: String| crate::text::redact_credentials(&text, client.base_url());
+    match check {
+        Check::Ok(text) => Check::Ok(redact(text)),
+        Check::Fail { problem, fix } => Check::fail(redact(problem), redact(fix)),
+        Check::Skip(text) => Check::Skip(redact(text)),
+    }
+}
+
+async fn ollama_check(client: &OllamaClient, shown: &str) -> Check {
     let fix_start = "start it with `ollama serve` (or `docker compose up -d ollama`), or point --ollama-url / OLLAMA_HOST at it; to try everything without Ollama, use --demo";
     let fix_url = "check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)";
     match client.version(OLLAMA_TIMEOUT).await {
@@ -173,7 +188,10 @@ async fn check_ollama(client: &OllamaClient) -> Check {
 async fn check_model(client: &OllamaClient, config: &Config) -> Check {
     match client.list_models(OLLAMA_TIMEOUT).await {
         Err(e) => Check::fail(
-            format!("cannot list Ollama's models (GET /api/tags): {e}"),
+            format!(
+                "cannot list Ollama's models (GET /api/tags): {}",
+                crate::text::redact_credentials(&e.to_string(), client.base_url())
+            ),
             "check that the server at --ollama-url is Ollama",
         ),
         Ok(models) if has_model(&models, &config.model) => {

@@ -675,14 +675,14 @@ mod tests {
         let e = cmd.clone().try_get_matches_from(&argv).unwrap_err();
         assert_eq!(
             explain(&e, &cmd, &argv),
-            "invalid value 'soon' for '--timeout <SECS>' (from environment CHATBOT_OTEL_TEST_TIMEOUT): expected a positive number of seconds"
+            "invalid value 'soon' for '--timeout <SECS>' (from environment CHATBOT_OTEL_TEST_TIMEOUT): expected a number of seconds from 0.001 to 1000000000"
         );
         // Typed on the command line, the flag is the source: clap's own line.
         let argv = ["chatbot-otel", "--timeout", "later"].map(OsString::from);
         let e = cmd.clone().try_get_matches_from(&argv).unwrap_err();
         assert_eq!(
             explain(&e, &cmd, &argv),
-            "invalid value 'later' for '--timeout <SECS>': expected a positive number of seconds"
+            "invalid value 'later' for '--timeout <SECS>': expected a number of seconds from 0.001 to 1000000000"
         );
     }
 }

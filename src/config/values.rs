@@ -29,23 +29,36 @@ pub(crate) fn parse_temperature(raw: &str) -> Result<f64, String> {
     }
 }
 
-/// `--think [LEVEL]`: the values Ollama accepts (`max` on current servers).
+/// `--think [LEVEL]`: the values Ollama accepts (`max` on current servers). A bare
+/// `--think` reaches us as `true` (clap's missing value); an empty one (`--think ''`,
+/// usually a shell variable that was not set) is a mistake, not a request to think.
 pub(crate) fn parse_think(raw: &str) -> Result<crate::ollama::wire::Think, String> {
-    crate::ollama::wire::Think::parse(raw)
-        .ok_or_else(|| "expected true, false, low, medium, high or max".to_string())
+    let refused = || "expected true, false, low, medium, high or max".to_string();
+    if raw.trim().is_empty() {
+        return Err(refused());
+    }
+    crate::ollama::wire::Think::parse(raw).ok_or_else(refused)
 }
 
-/// A number of seconds from 1 ms up (`--timeout`, `OLLAMA_TIMEOUT`). Below a millisecond
-/// no request can finish, and the error would read "within 0 s": refused here instead.
+/// The longest timeout, in seconds (about 31 years): far beyond any wait that means
+/// something, and far from where `Duration` arithmetic overflows.
+const MAX_TIMEOUT_SECS: f64 = 1e9;
+
+/// A number of seconds from 1 ms to [`MAX_TIMEOUT_SECS`] (`--timeout`, `OLLAMA_TIMEOUT`,
+/// `--tool-timeout`). Below a millisecond no request can finish, and the error would read
+/// "within 0 s": refused here instead. The refusal states the range, so a value that is
+/// positive but too large is not told to be positive.
 pub(crate) fn parse_timeout(raw: &str) -> Result<Duration, String> {
     match raw.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 0.001 => {
             Err("below 1 ms no request can finish: use at least 0.001 seconds".into())
         }
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
             Ok(Duration::from_secs_f64(secs))
         }
-        _ => Err("expected a positive number of seconds".into()),
+        _ => Err(format!(
+            "expected a number of seconds from 0.001 to {MAX_TIMEOUT_SECS:.0}"
+        )),
     }
 }
 
@@ -87,8 +100,27 @@ mod tests {
         assert_eq!(parse_timeout("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_timeout("0.001"), Ok(Duration::from_millis(1)));
         assert!(parse_timeout("1e-10").unwrap_err().contains("1 ms"));
-        for bad in ["0", "-1", "soon", "inf"] {
-            assert!(parse_timeout(bad).is_err(), "{bad}");
+        assert_eq!(parse_timeout("1e9"), Ok(Duration::from_secs(1_000_000_000)));
+        for bad in ["0", "-1", "soon", "inf", "1.5e9"] {
+            assert_eq!(
+                parse_timeout(bad),
+                Err("expected a number of seconds from 0.001 to 1000000000".to_string()),
+                "{bad}"
+            );
+        }
+    }
+
+    /// An empty level is refused like any other unknown one; a bare `--think` never gets
+    /// here empty (clap supplies `true`).
+    #[test]
+    fn think_levels() {
+        assert!(parse_think("high").is_ok());
+        for bad in ["", "  ", "extreme"] {
+            assert_eq!(
+                parse_think(bad).unwrap_err(),
+                "expected true, false, low, medium, high or max",
+                "{bad:?}"
+            );
         }
     }
 

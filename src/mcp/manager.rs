@@ -249,6 +249,21 @@ impl McpServers {
         self.tools().into_iter().find(|t| t.name == name)
     }
 
+    /// True when no server is `starting` any more: each is ready or failed.
+    pub fn all_settled(&self) -> bool {
+        !self.lock().iter().any(|e| matches!(e.slot, Slot::Starting))
+    }
+
+    /// Does a ready server offer a tool that `--allow-tool name` names? The same rule as
+    /// the piped approver's: the tool's own name, or `server.tool`.
+    pub fn offers(&self, name: &str) -> bool {
+        self.tools().iter().any(|t| {
+            let qualified = format!("{}.{}", t.server, t.tool);
+            let bare = qualified.rsplit('.').next().unwrap_or(&qualified);
+            name == qualified || name == bare
+        })
+    }
+
     /// Ollama's `tools` request field for every ready tool.
     pub fn ollama_tools(&self) -> Vec<Value> {
         self.tools().iter().map(ToolInfo::ollama_tool).collect()
@@ -643,6 +658,25 @@ mod tests {
             "returned while a server was starting: {states:?}"
         );
         servers.shutdown(Duration::from_secs(2)).await;
+    }
+
+    /// `all_settled` is false while one server is starting; a failed server offers no tool.
+    #[tokio::test]
+    async fn settled_and_offered() {
+        let config = McpConfig::parse(
+            r#"{"mcpServers": {
+                "ghost": {"command": "/nonexistent/mcp-server-ghost"},
+                "mute": {"command": "sleep", "args": ["600"]}
+            }}"#,
+        )
+        .unwrap();
+        let servers = McpServers::start(&config, Duration::from_secs(30));
+        servers.wait_settled(Duration::from_millis(300)).await;
+        assert_eq!(servers.statuses()[1].state, ServerState::Starting);
+        assert!(!servers.all_settled());
+        assert!(!servers.offers("x") && !servers.offers("ghost.x"));
+        servers.shutdown(Duration::from_secs(2)).await;
+        assert!(servers.all_settled());
     }
 
     #[tokio::test]

@@ -82,13 +82,23 @@ pub enum OllamaError {
         status: u16,
         message: String,
         body: ErrorBody,
+        /// The server, credentials masked (a foreign body's message names it).
+        url: String,
     },
     #[error("Ollama reported an error mid-stream: {message}")]
     Stream { message: String },
     #[error("the reply stream ended before the final chunk: {detail}")]
     Interrupted { detail: String },
-    #[error("Ollama sent a line that is not a valid chat chunk: {detail}")]
-    InvalidResponse { detail: String },
+    /// An answer that is not what Ollama sends. `detail` says what came instead ("a line
+    /// that is not JSON (…)"); `html` is set when it looks like a web page, which is then
+    /// named as such and never quoted.
+    #[error("the server at {url} sent {detail}")]
+    InvalidResponse {
+        /// The server, credentials masked.
+        url: String,
+        detail: String,
+        html: bool,
+    },
 }
 
 /// What the body of an HTTP error was: Ollama's `{"error": …}`, or something else — the
@@ -101,6 +111,12 @@ pub enum ErrorBody {
     Html,
     /// Some other text, such as a router's plain `404 page not found`.
     Text,
+}
+
+/// Does `text` (a body, a line) look like a web page: `<` first, after any whitespace
+/// (`<!DOCTYPE html>`, `<html>`, `<?xml …>`)? A `<` further in (`x < y`) is not HTML.
+pub fn looks_like_html(text: &str) -> bool {
+    text.trim_start().starts_with('<')
 }
 
 impl ErrorBody {
@@ -188,12 +204,15 @@ impl OllamaError {
                 status,
                 message,
                 body: ErrorBody::Ollama,
+                ..
             } => format!(
                 "Ollama answered HTTP {status}: {}. Check `ollama serve`'s log, then try again.",
                 one_line(message)
             ),
-            OllamaError::Http { status, body, .. } => format!(
-                "The server at --ollama-url answered HTTP {status} with {}, not Ollama's JSON: is it Ollama? Check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434).",
+            OllamaError::Http {
+                status, body, url, ..
+            } => format!(
+                "The server at {url} answered HTTP {status} with {}, not Ollama's JSON: is it Ollama? Check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434).",
                 body.describe()
             ),
             OllamaError::Stream { message } => format!(
@@ -204,13 +223,13 @@ impl OllamaError {
                 "The reply was cut off ({}). Your conversation is kept; send the message again.",
                 one_line(detail)
             ),
-            OllamaError::InvalidResponse { detail }
-                if detail.contains('<') || detail.contains("HTML page") =>
-            {
-                "The server at --ollama-url sent an HTML page, not Ollama's JSON: is it Ollama? Check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434).".to_string()
-            }
-            OllamaError::InvalidResponse { detail } => format!(
-                "Ollama sent something that is not a chat reply ({}). Is --ollama-url pointing at Ollama?",
+            OllamaError::InvalidResponse {
+                url, html: true, ..
+            } => format!(
+                "The server at {url} sent an HTML page, not Ollama's JSON: is it Ollama? Check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434)."
+            ),
+            OllamaError::InvalidResponse { url, detail, .. } => format!(
+                "The server at {url} sent {}: is it Ollama? Check --ollama-url / OLLAMA_HOST (Ollama's default is http://localhost:11434).",
                 one_line(detail)
             ),
         }
@@ -269,6 +288,7 @@ mod tests {
             status: 500,
             message: "line one\nline two".into(),
             body: ErrorBody::Ollama,
+            url: "http://h:1".into(),
         };
         assert!(!e.user_message().contains('\n'));
         assert!(e.user_message().contains("line one line two"));
@@ -284,6 +304,7 @@ mod tests {
             status: 404,
             message: page.into(),
             body: ErrorBody::Html,
+            url: "http://h:1".into(),
         };
         for text in [e.user_message(), e.to_string()] {
             assert!(text.contains("not Ollama"), "{text}");
@@ -292,8 +313,27 @@ mod tests {
         }
         assert_eq!(e.kind(), ErrorKind::Http(404), "error.type is unchanged");
         let e = OllamaError::InvalidResponse {
-            detail: "expected value in \"<html><body>\"".into(),
+            url: "http://h:1".into(),
+            detail: "a line that is not JSON (expected value in \"<html><body>\")".into(),
+            html: true,
         };
         assert!(!e.user_message().contains("<html"), "{}", e.user_message());
+        assert!(e.user_message().contains("http://h:1 sent an HTML page"));
+    }
+
+    /// Only text that starts with `<` (after whitespace) is taken for a web page.
+    #[test]
+    fn html_is_recognised_by_its_start() {
+        for page in [
+            "<!DOCTYPE html>",
+            "  \n<HTML>",
+            "<html><body>",
+            "<?xml version",
+        ] {
+            assert!(looks_like_html(page), "{page:?}");
+        }
+        for text in ["x < y", "oops <html>", "{\"a\": \"<b>\"}", ""] {
+            assert!(!looks_like_html(text), "{text:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ mod error;
 pub mod ndjson;
 pub mod wire;
 
-pub use error::{ErrorBody, ErrorKind, OllamaError};
+pub use error::{looks_like_html, ErrorBody, ErrorKind, OllamaError};
 
 use std::time::Duration;
 
@@ -72,6 +72,13 @@ impl OllamaClient {
     /// The server root this client talks to.
     pub fn base_url(&self) -> &Url {
         &self.base
+    }
+
+    /// The server root as messages name it: credentials masked, no trailing slash.
+    fn shown_url(&self) -> String {
+        crate::text::redacted_url(&self.base)
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// The full URL of the chat endpoint (recorded as `url.full`).
@@ -135,6 +142,7 @@ impl OllamaClient {
                 decoder: LineDecoder::new(),
                 idle_timeout: self.timeout,
                 ended: false,
+                url: self.shown_url(),
             });
         }
         if status.is_redirection() {
@@ -151,10 +159,16 @@ impl OllamaClient {
                 ),
                 // Our own explanation, shown as is.
                 body: ErrorBody::Ollama,
+                url: self.shown_url(),
             });
         }
         let body = read_bounded(response, self.timeout).await;
-        Err(status_error(status, &body, request.model))
+        Err(status_error(
+            status,
+            &body,
+            request.model,
+            &self.shown_url(),
+        ))
     }
 
     /// Lists the models Ollama has pulled (`GET /api/tags`).
@@ -162,10 +176,9 @@ impl OllamaClient {
         let body = self.get_json("api/tags", timeout).await?;
         let tags: TagsResponse =
             serde_json::from_str(&body).map_err(|e| OllamaError::InvalidResponse {
-                detail: match ErrorBody::of_foreign(&body) {
-                    ErrorBody::Html => "/api/tags: an HTML page".to_string(),
-                    _ => format!("/api/tags: {e}"),
-                },
+                url: self.shown_url(),
+                detail: format!("an answer to GET /api/tags that is not Ollama's model list ({e})"),
+                html: looks_like_html(&body),
             })?;
         Ok(tags.models)
     }
@@ -177,7 +190,9 @@ impl OllamaClient {
             .ok()
             .and_then(|v| v.get("version")?.as_str().map(str::to_string))
             .ok_or_else(|| OllamaError::InvalidResponse {
-                detail: "/api/version: no version in the answer".into(),
+                url: self.shown_url(),
+                detail: "an answer to GET /api/version without a version".into(),
+                html: looks_like_html(&body),
             })
     }
 
@@ -202,11 +217,13 @@ impl OllamaClient {
         let status = response.status();
         let body = read_bounded(response, timeout).await;
         if !status.is_success() {
-            return Err(status_error(status, &body, model));
+            return Err(status_error(status, &body, model, &self.shown_url()));
         }
         let value: serde_json::Value =
             serde_json::from_str(&body).map_err(|e| OllamaError::InvalidResponse {
-                detail: format!("/api/show: {e}"),
+                url: self.shown_url(),
+                detail: format!("an answer to POST /api/show that is not JSON ({e})"),
+                html: looks_like_html(&body),
             })?;
         Ok(value["capabilities"]
             .as_array()
@@ -231,7 +248,7 @@ impl OllamaClient {
             .map_err(|_| OllamaError::Timeout { after: timeout })?
             .map_err(|e| self.transport_error(e))?;
         if !status.is_success() {
-            return Err(status_error(status, &body, ""));
+            return Err(status_error(status, &body, "", &self.shown_url()));
         }
         Ok(body)
     }
@@ -239,14 +256,9 @@ impl OllamaClient {
     fn transport_error(&self, e: reqwest::Error) -> OllamaError {
         // reqwest's message names the URL, credentials included; ours says it redacted.
         let e = e.without_url();
-        let url = || {
-            crate::text::redacted_url(&self.base)
-                .trim_end_matches('/')
-                .to_string()
-        };
         if let Some(detail) = tls_mismatch(&e, self.base.scheme() == "https") {
             return OllamaError::Tls {
-                url: url(),
+                url: self.shown_url(),
                 detail,
                 https: self.base.scheme() == "https",
             };
@@ -257,9 +269,7 @@ impl OllamaClient {
             }
         } else if e.is_connect() {
             OllamaError::Connect {
-                url: crate::text::redacted_url(&self.base)
-                    .trim_end_matches('/')
-                    .to_string(),
+                url: self.shown_url(),
                 detail: root_cause(&e),
             }
         } else {
@@ -364,7 +374,8 @@ pub fn has_model(available: &[ModelInfo], model: &str) -> bool {
         .any(|m| m.name == wanted || m.name == model)
 }
 
-fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
+/// `url` is the server as messages name it ([`OllamaClient::shown_url`]).
+fn status_error(status: StatusCode, body: &str, model: &str, url: &str) -> OllamaError {
     // Ollama's errors are `{"error": "..."}`. Anything else — a web server's HTML page, a
     // proxy's error page, a router's plain `404 page not found` — means the URL does not
     // reach Ollama's API: that is the diagnosis, and the page itself is never shown.
@@ -395,6 +406,7 @@ fn status_error(status: StatusCode, body: &str, model: &str) -> OllamaError {
             message
         },
         body: kind,
+        url: url.to_string(),
     }
 }
 
@@ -415,6 +427,8 @@ pub struct ChatStream {
     decoder: LineDecoder,
     idle_timeout: Duration,
     ended: bool,
+    /// The server, as an invalid line's message names it.
+    url: String,
 }
 
 impl ChatStream {
@@ -429,17 +443,17 @@ impl ChatStream {
         loop {
             if let Some(line) = self.decoder.next_line() {
                 if line.len() > MAX_LINE {
-                    return Err(line_too_long());
+                    return Err(line_too_long(&self.url));
                 }
-                return parse_chunk(&line).map(Some);
+                return parse_chunk(&line, &self.url).map(Some);
             }
             // Bounded memory: an unterminated line may not grow past the cap.
             if self.decoder.pending() > MAX_LINE {
-                return Err(line_too_long());
+                return Err(line_too_long(&self.url));
             }
             if self.ended {
                 return match self.decoder.finish() {
-                    Some(rest) => parse_chunk(&rest).map(Some),
+                    Some(rest) => parse_chunk(&rest, &self.url).map(Some),
                     None => Ok(None),
                 };
             }
@@ -461,20 +475,29 @@ impl ChatStream {
     }
 }
 
-fn line_too_long() -> OllamaError {
+fn line_too_long(url: &str) -> OllamaError {
     OllamaError::InvalidResponse {
+        url: url.to_string(),
         detail: format!("a line longer than {} MiB", MAX_LINE / (1024 * 1024)),
+        html: false,
     }
 }
 
-fn parse_chunk(line: &[u8]) -> Result<ChatChunk, OllamaError> {
-    let chunk: ChatChunk =
-        serde_json::from_slice(line).map_err(|e| OllamaError::InvalidResponse {
-            detail: format!(
-                "{e} in {:?}",
-                crate::text::truncate(&String::from_utf8_lossy(line), 60)
-            ),
-        })?;
+/// One NDJSON line as a chunk. A line that fails names what it is: not JSON at all (an
+/// HTML page when it looks like one), or JSON that is not a chat chunk.
+fn parse_chunk(line: &[u8], url: &str) -> Result<ChatChunk, OllamaError> {
+    let chunk: ChatChunk = serde_json::from_slice(line).map_err(|e| {
+        let text = String::from_utf8_lossy(line);
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "a line that is not a chat chunk",
+            _ => "a line that is not JSON",
+        };
+        OllamaError::InvalidResponse {
+            url: url.to_string(),
+            detail: format!("{what} ({e} in {:?})", crate::text::truncate(&text, 60)),
+            html: looks_like_html(&text),
+        }
+    })?;
     match chunk.error {
         Some(message) if !message.is_empty() => Err(OllamaError::Stream { message }),
         _ => Ok(chunk),
@@ -504,15 +527,22 @@ mod tests {
             StatusCode::NOT_FOUND,
             r#"{"error":"model 'x' not found"}"#,
             "x",
+            "http://h:1",
         );
         assert_eq!(e.kind(), ErrorKind::ModelNotFound);
-        let e = status_error(StatusCode::NOT_FOUND, "404 page not found", "x");
+        let e = status_error(
+            StatusCode::NOT_FOUND,
+            "404 page not found",
+            "x",
+            "http://h:1",
+        );
         assert_eq!(e.kind(), ErrorKind::Http(404));
         assert!(e.user_message().contains("is it Ollama?"), "{e}");
         let e = status_error(
             StatusCode::NOT_FOUND,
             "<html><body><h1>Not Found</h1>model not found</body></html>",
             "x",
+            "http://h:1",
         );
         assert_eq!(
             e.kind(),
@@ -524,12 +554,14 @@ mod tests {
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"error":"boom"}"#,
             "x",
+            "http://h:1",
         );
         assert_eq!(e.to_string(), "Ollama answered HTTP 500: boom");
         let e = status_error(
             StatusCode::BAD_REQUEST,
             r#"{"error":"\"llama3.2\" does not support thinking"}"#,
             "llama3.2",
+            "http://h:1",
         );
         assert_eq!(e.kind(), ErrorKind::ThinkNotSupported);
         assert_eq!(
@@ -669,15 +701,39 @@ mod tests {
         decoder.push(&vec![b'a'; MAX_LINE + 1]);
         assert!(decoder.next_line().is_none());
         assert!(decoder.pending() > MAX_LINE);
-        assert_eq!(line_too_long().kind(), ErrorKind::InvalidResponse);
+        assert_eq!(
+            line_too_long("http://h:1").kind(),
+            ErrorKind::InvalidResponse
+        );
     }
 
     /// An error line is an error even with HTTP 200; junk is an invalid response.
     #[test]
     fn parse_errors() {
-        let e = parse_chunk(br#"{"error":"unexpected EOF"}"#).unwrap_err();
+        let e = parse_chunk(br#"{"error":"unexpected EOF"}"#, "http://h:1").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::StreamError);
-        let e = parse_chunk(b"<html>").unwrap_err();
+        let e = parse_chunk(b"<html>", "http://h:1").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+        assert!(matches!(e, OllamaError::InvalidResponse { html: true, .. }));
+    }
+
+    /// A bad line is named for what it is, with the server's URL: not JSON, or JSON that
+    /// is not a chunk; a `<` inside it does not make it a web page.
+    #[test]
+    fn invalid_lines_say_what_they_are() {
+        let e = parse_chunk(b"oops: a < b", "http://h:1").unwrap_err();
+        assert!(matches!(
+            e,
+            OllamaError::InvalidResponse { html: false, .. }
+        ));
+        let m = e.user_message();
+        assert!(
+            m.starts_with("The server at http://h:1 sent a line that is not JSON ("),
+            "{m}"
+        );
+        assert!(!m.contains("HTML"), "{m}");
+        let e = parse_chunk(br#"{"done": "maybe"}"#, "http://h:1").unwrap_err();
+        let m = e.user_message();
+        assert!(m.contains("sent a line that is not a chat chunk ("), "{m}");
     }
 }

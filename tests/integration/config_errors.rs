@@ -65,6 +65,13 @@ async fn invalid_configuration_exits_2_with_one_error_line() {
             "export file that cannot be opened",
             &["--export", &unwritable],
         ),
+        // The demo's banner comes only once the configuration has been accepted.
+        case(
+            "export file that cannot be opened, with --demo",
+            &["--demo", "--export", &unwritable],
+        ),
+        case("OTel variable, with --demo", &["--demo"])
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
     ];
     for c in cases {
         let mut chat = Chatbot::new().ollama(fake.url()).args(c.args.clone());
@@ -87,4 +94,46 @@ async fn invalid_configuration_exits_2_with_one_error_line() {
         assert!(lines[0].starts_with("error: "), "{label}\n{out:?}");
     }
     assert!(fake.requests().is_empty(), "no request reached Ollama");
+}
+
+/// A refused value is told the rule it broke: a timeout too large for the range (not "a
+/// positive number", which it is), an empty `--think` level (not taken as `true`).
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_state_the_real_rule() {
+    let fake = FakeOllama::start().await;
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--tool-timeout", "2e9"],
+            "error: invalid value '2e9' for '--tool-timeout <SECS>': expected a number of seconds from 0.001 to 1000000000",
+        ),
+        (
+            &["--think", ""],
+            "error: invalid value '' for '--think [<LEVEL>]': expected true, false, low, medium, high or max",
+        ),
+        (
+            &["--think="],
+            "error: invalid value '' for '--think [<LEVEL>]': expected true, false, low, medium, high or max",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = Chatbot::new()
+            .ollama(fake.url())
+            .args(args.iter().copied())
+            .stdin("hi\n")
+            .run()
+            .await;
+        assert_eq!(out.code, Some(2), "{args:?}\n{out:?}");
+        assert_eq!(out.stdout, "", "{args:?}\n{out:?}");
+        assert_eq!(out.stderr_lines(), vec![expected], "{args:?}\n{out:?}");
+    }
+    assert!(fake.requests().is_empty(), "no request reached Ollama");
+    // The top of the range is taken.
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .args(["--tool-timeout", "1e9"])
+        .stdin("hi\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    assert_eq!(out.stdout, "You said: hi\n");
 }

@@ -192,6 +192,131 @@ async fn bad_session_files_are_reported_and_left_alone() {
     );
 }
 
+/// Two saves within the same second: `--continue` resumes the second one and `/sessions`
+/// lists it first, though its name sorts after the first one's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_newest_of_two_quick_saves_is_the_one_continued() {
+    let fake = FakeOllama::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let state_home = state.path().to_string_lossy().into_owned();
+    let first = Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", &state_home)
+        .stdin("one\n/save alpha\ntwo\n/save zeta\n")
+        .run()
+        .await;
+    first.assert_exit(0);
+    let again = Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", &state_home)
+        .arg("--continue")
+        .stdin("/sessions\n")
+        .run()
+        .await;
+    again.assert_exit(0);
+    assert!(
+        again.stderr.contains("Resumed 'zeta': 2 turn(s)"),
+        "{again:?}"
+    );
+    let rows: Vec<&str> = again
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.ends_with("turn(s)") && l.starts_with("  "))
+        .map(str::trim_start)
+        .collect();
+    assert_eq!(rows.len(), 2, "{again:?}");
+    assert!(rows[0].starts_with("zeta "), "{again:?}");
+    assert!(rows[1].starts_with("alpha "), "{again:?}");
+}
+
+/// `--continue` when the newest file is corrupt or from a newer version: exit 2 with the
+/// very line `--resume` gives for that file, instead of quietly continuing an older one.
+#[tokio::test(flavor = "multi_thread")]
+async fn continue_reports_an_unreadable_newest_file() {
+    let fake = FakeOllama::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let state_home = state.path().to_string_lossy().into_owned();
+    Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", &state_home)
+        .stdin("hello\n/save older\n")
+        .run()
+        .await
+        .assert_exit(0);
+    let dir = state.path().join("chatbot-otel/sessions");
+    for (content, says) in [
+        ("{not json", "is not a saved conversation"),
+        (r#"{"format_version": 2}"#, "saved by a newer chatbot-otel"),
+    ] {
+        std::fs::write(dir.join("newer.json"), content).unwrap();
+        let run = |args: &[&str]| {
+            Chatbot::new()
+                .ollama(fake.url())
+                .env("XDG_STATE_HOME", &state_home)
+                .args(args.iter().copied())
+                .stdin("hi\n")
+                .run()
+        };
+        let continued = run(&["--continue"]).await;
+        continued.assert_exit(2);
+        assert_eq!(continued.stdout, "", "{continued:?}");
+        let resumed = run(&["--resume", "newer"]).await;
+        resumed.assert_exit(2);
+        assert_eq!(continued.stderr_lines(), resumed.stderr_lines());
+        let lines = continued.stderr_lines();
+        assert_eq!(lines.len(), 1, "{continued:?}");
+        assert!(lines[0].starts_with("error: "), "{continued:?}");
+        assert!(
+            lines[0].contains("newer.json") && lines[0].contains(says),
+            "{continued:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("newer.json")).unwrap(),
+            content
+        );
+    }
+    assert_eq!(fake.chat_requests().len(), 1, "only the first run chatted");
+}
+
+/// A name with a leading '.' is refused with that rule; a hand-copied file whose name
+/// `/load` cannot take is not listed by `/sessions`.
+#[tokio::test(flavor = "multi_thread")]
+async fn session_names_follow_one_rule() {
+    let fake = FakeOllama::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let state_home = state.path().to_string_lossy().into_owned();
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", &state_home)
+        .stdin("hello\n/save .hidden\n/save work\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    assert_eq!(
+        out.error_lines(),
+        vec![
+            "error: invalid session name \".hidden\": use at most 64 letters, digits, '.', '_' or '-', not starting with '.'"
+        ],
+        "{out:?}"
+    );
+    let dir = state.path().join("chatbot-otel/sessions");
+    std::fs::copy(dir.join("work.json"), dir.join("we ird.json")).unwrap();
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", &state_home)
+        .stdin("/sessions\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    assert!(!out.stderr.contains("we ird"), "{out:?}");
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with("work ")),
+        "{out:?}"
+    );
+}
+
 fn schema(name: &str) -> jsonschema::Validator {
     let path = format!(
         "{}/../shared/semconv/v1.41.0/docs/gen-ai/{name}",

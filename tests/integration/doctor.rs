@@ -310,3 +310,29 @@ async fn each_mcp_server_is_started_and_its_tools_listed() {
         .collect();
     assert_eq!(failed, [broken], "{}", run.stdout);
 }
+
+/// A password in `--ollama-url` is never printed: the Ollama line shows the URL as
+/// `REDACTED:REDACTED@`, whether Ollama answers (`ok`) or not (`FAIL`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ollama_password_is_never_shown() {
+    let fake = FakeOllama::start().await;
+    let up = fake.url().replace("http://", "http://alice:s3cretpw@");
+    let down = closed_port_url().replace("http://", "http://alice:s3cretpw@");
+    for (url, prefix, code) in [(up, "ok", 0), (down, "FAIL", 1)] {
+        let run = doctor(
+            Chatbot::new(),
+            &["--ollama-url", &url, "--export", "none", "doctor"],
+        )
+        .await;
+        assert_eq!(run.code, Some(code), "{}", run.stdout);
+        let line =
+            line_starting(&run, prefix, "Ollama at").unwrap_or_else(|| panic!("{}", run.stdout));
+        assert!(
+            line.contains("http://REDACTED:REDACTED@127.0.0.1:"),
+            "{line}"
+        );
+        assert!(!run.stdout.contains("s3cretpw"), "{}", run.stdout);
+        assert!(!run.stdout.contains("alice"), "{}", run.stdout);
+        assert!(!run.stderr.contains("s3cretpw"), "{}", run.stderr);
+    }
+}

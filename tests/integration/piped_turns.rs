@@ -421,3 +421,57 @@ async fn final_chunk_text_is_part_of_the_reply() {
         ])
     );
 }
+
+/// A server that answers `/api/chat` with 200 and `line` as the body (and the start-up
+/// check's `/api/tags` and `/api/show` as Ollama would): its URL.
+async fn chat_answers_with(line: &'static str) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::routing::{get, post};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/api/chat", post(move || async move { line }))
+        .route(
+            "/api/tags",
+            get(|| async { r#"{"models":[{"name":"llama3.1:8b"}]}"# }),
+        )
+        .route(
+            "/api/show",
+            post(|| async { r#"{"capabilities":["completion"]}"# }),
+        );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
+
+/// A reply line that is not JSON: the error line names the server (credentials masked),
+/// and calls it an HTML page only when it starts like one.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_line_names_the_server_and_what_it_was() {
+    for (line, says, not) in [
+        ("oops: a < b\n", "sent a line that is not JSON (", "HTML"),
+        (
+            "  <!DOCTYPE html><html><body>proxy error</body></html>\n",
+            "sent an HTML page, not Ollama's JSON: is it Ollama?",
+            "proxy error",
+        ),
+    ] {
+        let (url, _server) = chat_answers_with(line).await;
+        let with_password = url.replace("http://", "http://alice:s3cretpw@");
+        let out = Chatbot::new()
+            .ollama(&with_password)
+            .stdin("hello\n")
+            .run()
+            .await;
+        let errors = out.error_lines();
+        assert_eq!(errors.len(), 1, "{out:?}");
+        let shown = url.replace("http://", "http://REDACTED:REDACTED@");
+        assert!(
+            errors[0].contains(&format!("The server at {shown} {says}")),
+            "{out:?}"
+        );
+        assert!(!errors[0].contains("--ollama-url sent"), "{out:?}");
+        assert!(!errors[0].contains(not), "{out:?}");
+        assert!(!out.stderr.contains("s3cretpw"), "{out:?}");
+    }
+}

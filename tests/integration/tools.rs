@@ -236,3 +236,40 @@ async fn the_mcp_servers_span_joins_the_chatbots_trace() {
     // Another process's span: its own Resource.
     assert_eq!(server.resource["service.name"], json!("mcp-traced-server"));
 }
+
+/// `--allow-tool` naming no tool of any server: once every server has settled (one ready,
+/// one failed here), one `warning:` line names it; names that match, bare or
+/// `server.tool`, get none.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_allow_tool_that_names_no_tool_is_warned_about() {
+    let fake = FakeOllama::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = mcp_file(
+        dir.path(),
+        json!({
+            "time": time_server(),
+            "ghost": {"command": "/nonexistent/mcp-server-ghost"},
+        }),
+    );
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .args(["--mcp-config", &config])
+        .args(["--allow-tool", "nosuch", "--allow-tool", "get_current_time"])
+        .args(["--allow-tool", "time.convert_time"])
+        .stdin("hello\n")
+        .timeout(std::time::Duration::from_secs(40))
+        .run()
+        .await;
+    out.assert_exit(0);
+    let warnings: Vec<&str> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("warning:") && l.contains("--allow-tool"))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["warning: --allow-tool nosuch: no MCP server offers a tool by that name (see /tools)"],
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "You said: hello\n");
+}
