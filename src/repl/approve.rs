@@ -64,10 +64,7 @@ impl Highlighter for QuestionHelper {
 /// The question is one line, the editor's prompt: a newline or tab in the name would
 /// break it, so they are shown as `^J` and `^I` too (JSON arguments have none unescaped).
 fn question(shown_name: &str, arguments: &Value) -> String {
-    let name = printable(shown_name)
-        .replace('\n', "^J")
-        .replace('\t', "^I");
-    let name = truncate(&name, 100);
+    let name = truncate(&super::out::printable_line(shown_name), 100);
     let args = truncate(&printable(&arguments.to_string()), 200);
     format!("run {name} {args}? [y]es / [n]o / [a]lways this tool ")
 }

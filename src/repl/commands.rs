@@ -852,7 +852,7 @@ fn history(repl: &mut Repl<'_>, _args: &str) -> Result<Flow, Usage> {
             }
             lines.push(format!("{}: {}", m.role.as_str(), printable(&m.content)));
         }
-        repl.console.info(&lines.join("\n"));
+        repl.console.info_styled(&lines.join("\n"));
     }
     Ok(Flow::Continue)
 }
@@ -902,7 +902,8 @@ fn trace(repl: &mut Repl<'_>, args: &str) -> Result<Flow, Usage> {
                 style: console.style,
                 width: super::term::info_terminal_width(console.interactive),
             };
-            console.info(&super::trace_view::render(&trace, turn, look));
+            // Coloured: render makes the recorded names and values printable itself.
+            console.info_styled(&super::trace_view::render(&trace, turn, look));
         }
         None => console.info(&format!(
             "The spans of turn {turn} are no longer in memory (or were not sampled)."

@@ -119,12 +119,17 @@ pub(crate) fn run(
         interactive: true,
         style,
     };
-    console.info(&format!(
-        "{} {} · model {} · Ollama {}",
-        style.bold("chatbot-otel"),
+    // The model may come from a session file (`--resume`): printable before the bold.
+    let about = format!(
+        " {} · model {} · Ollama {}",
         env!("CARGO_PKG_VERSION"),
         session.model(),
         crate::text::redacted_url(&config.ollama_url).trim_end_matches('/'),
+    );
+    console.info_styled(&format!(
+        "{}{}",
+        style.bold("chatbot-otel"),
+        crate::text::printable(&about)
     ));
     console.status("Type /help for commands; Ctrl-C stops a reply; Ctrl-D or /bye leaves.");
     if let Some(problem) = rt.block_on(preflight(session, PREFLIGHT_TIMEOUT)) {

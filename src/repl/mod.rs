@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
-use self::out::{stderr_line, stdout_line};
+use self::out::{stderr_line, stderr_styled, stdout_line, stdout_styled};
 use self::reply_view::ReplyView;
 use self::style::Style;
 use crate::chat::ChatSession;
@@ -43,7 +43,8 @@ pub(crate) struct Console {
 }
 
 impl Console {
-    /// Output of a command (`/help`, `/models`…).
+    /// Output of a command (`/help`, `/models`…). It quotes servers and files (model and
+    /// tool names, a session's fields, the system prompt), so it is made printable.
     pub(crate) fn info(&self, text: &str) {
         if self.interactive {
             stdout_line(text);
@@ -52,24 +53,35 @@ impl Console {
         }
     }
 
+    /// Command output with our own colours in it, printed as it is: the caller has made
+    /// every untrusted part printable before styling it (`/history`, `/trace`).
+    pub(crate) fn info_styled(&self, text: &str) {
+        if self.interactive {
+            stdout_styled(text);
+        } else {
+            stderr_styled(text);
+        }
+    }
+
     /// A secondary line such as the trace link: dimmed on a terminal, stderr in a pipe.
     pub(crate) fn status(&self, text: &str) {
+        let text = crate::text::printable(text);
         if self.interactive {
-            stdout_line(&self.style.dim(text));
+            stdout_styled(&self.style.dim(&text));
         } else {
-            stderr_line(text);
+            stderr_styled(&text);
         }
     }
 
     /// Warnings and errors often quote a server: their text is made printable.
     pub(crate) fn warn(&self, text: &str) {
         let text = crate::text::printable(text);
-        stderr_line(&self.style.yellow(&format!("warning: {text}")));
+        stderr_styled(&self.style.yellow(&format!("warning: {text}")));
     }
 
     pub(crate) fn error(&self, text: &str) {
         let text = crate::text::printable(text);
-        stderr_line(&self.style.red(&format!("error: {text}")));
+        stderr_styled(&self.style.red(&format!("error: {text}")));
     }
 }
 

@@ -36,9 +36,11 @@ pub(crate) struct Spinner {
 impl Spinner {
     /// Starts drawing `label` on stdout with a frame and the seconds elapsed.
     pub(crate) fn start(label: String, style: Style) -> Spinner {
+        // The label names the model, which may come from a session file: printable, and
+        // on one line (the redraw only erases one row).
         let state = Arc::new(Mutex::new(State {
             stopped: false,
-            label,
+            label: super::out::printable_line(&label),
         }));
         let shared = state.clone();
         let started = Instant::now();
@@ -68,7 +70,7 @@ impl Spinner {
     /// Changes the text while the spinner runs (from the next tick on).
     pub(crate) fn set_text(&self, label: impl Into<String>) {
         if let Ok(mut state) = self.state.lock() {
-            state.label = label.into();
+            state.label = super::out::printable_line(&label.into());
         }
     }
 
@@ -138,5 +140,16 @@ mod tests {
         assert_eq!(spinner.state.lock().unwrap().label, "thinking…");
         spinner.stop();
         assert!(spinner.state.lock().unwrap().stopped);
+    }
+
+    /// A label with controls in it (a model name from a session file) is drawn printable.
+    #[test]
+    fn label_is_printable() {
+        let spinner = Spinner::start("waiting for m\x1b]0;x\x07\n…".into(), Style::plain());
+        spinner.stop();
+        assert_eq!(
+            spinner.state.lock().unwrap().label,
+            "waiting for m^[]0;x^G^J…"
+        );
     }
 }

@@ -8,6 +8,10 @@
 //! On a terminal the drawing fits its width: the time axis shrinks, then goes, then the
 //! kind column goes, and long detail lines wrap under their span. Piped output (no width)
 //! keeps the full layout, so scripts can rely on it.
+//!
+//! Span names and attribute values quote servers and files (a tool's name, a model name
+//! from a session file, an error message), so they are made printable, one line each,
+//! before the drawing colours them; `/trace` prints the result as it is.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -16,6 +20,7 @@ use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
+use super::out::printable_line;
 use super::style::Style;
 use crate::telemetry::names::{attr, event};
 use crate::telemetry::recent::RecordedTrace;
@@ -171,7 +176,7 @@ fn longest_name(
     spans
         .iter()
         .map(|s| {
-            let own = depth * 3 + super::term::columns(&s.name);
+            let own = depth * 3 + super::term::columns(&printable_line(&s.name));
             let kids = children
                 .get(&s.span_context.span_id())
                 .map(|k| longest_name(k, children, depth + 1))
@@ -205,7 +210,7 @@ impl View<'_> {
         };
         let failed = matches!(span.status, Status::Error { .. });
         let c = self.columns;
-        let mut name = format!("{branch}{}", span.name);
+        let mut name = format!("{branch}{}", printable_line(&span.name));
         if self.look.width.is_some() && super::term::columns(&name) > c.name {
             let (head, _) = super::wrap::split_at_columns(&name, c.name.saturating_sub(1));
             name = format!("{head}…");
@@ -406,7 +411,9 @@ fn details(span: &SpanData, trace_start: SystemTime, arrow: &str) -> Vec<String>
             link.span_context.span_id()
         ));
     }
-    lines
+    // Values quote servers and files (a model name, an error message): printable, and one
+    // line each, so they can neither drive the terminal nor break the tree's layout.
+    lines.iter().map(|l| printable_line(l)).collect()
 }
 
 fn find(attributes: &[KeyValue], key: &str) -> Option<Value> {
@@ -499,5 +506,38 @@ mod tests {
             bars.iter().all(|l| l.len() >= NAME_WIDTH + BAR_WIDTH),
             "{text}"
         );
+    }
+
+    /// Names and values with controls in them are drawn printable; only our own colour
+    /// codes are escape sequences in the drawing.
+    #[test]
+    fn untrusted_names_and_values_are_printable() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("test");
+        tracer.in_span("execute_tool evil\x07tool", |cx| {
+            cx.span()
+                .set_attribute(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, "m\x1b[2J\nx"));
+        });
+        let spans = exporter.get_finished_spans().unwrap();
+        let trace = RecordedTrace {
+            trace_id: spans[0].span_context.trace_id(),
+            spans,
+        };
+        for width in [None, Some(80)] {
+            let look = Look {
+                unicode: true,
+                style: Style { color: true },
+                width,
+            };
+            let text = render(&trace, 1, look);
+            assert!(text.contains("execute_tool evil^Gtool"), "{text}");
+            assert!(text.contains("model=m^[[2J^Jx"), "{text}");
+            // Without our colours, nothing is left that a terminal would act on.
+            let plain = text.replace("\x1b[2m", "").replace("\x1b[0m", "");
+            assert!(!plain.contains(['\x1b', '\x07']), "{plain:?}");
+        }
     }
 }

@@ -595,3 +595,131 @@ fn credentials_are_masked_on_the_interactive_screen() {
     assert_eq!(pty.wait(wait).code(), Some(0), "{}", pty.text());
     assert!(!pty.raw().contains("s3cret-pw"), "{}", pty.text());
 }
+
+/// No byte that would drive the terminal: ESC starts every escape sequence, BEL ends the
+/// OSC ones (title, clipboard).
+fn assert_no_controls(out: &Output) {
+    for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !text.contains(['\x1b', '\x07']),
+            "a raw ESC or BEL on {name}: {:?}\n{out:?}",
+            text
+        );
+    }
+}
+
+/// `/models` quotes the server's model names: an escape sequence in one is shown, not run.
+#[tokio::test(flavor = "multi_thread")]
+async fn model_names_from_the_server_are_printed_printable() {
+    let fake = FakeOllama::start_with(Options {
+        models: vec!["llama3.1:8b".into(), "evil\x1b]0;pwned\x07:latest".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .stdin("/models\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    assert_no_controls(&out);
+    assert!(out.stderr.contains("evil^[]0;pwned^G:latest"), "{out:?}");
+}
+
+/// A saved session is a file anyone may have edited: its model, conversation id, date and
+/// system prompt reach the screen printable, on `--resume`'s line and in every command
+/// that shows them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_file_with_escapes_is_shown_printable() {
+    let fake = FakeOllama::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let state_home = state.path().to_string_lossy().into_owned();
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", &state_home)
+        .stdin("hello\n/save evil\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    // Written by the binary itself, then edited: whatever the format holds besides.
+    let file = state.path().join("chatbot-otel/sessions/evil.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    saved["model"] = "m\x1b[2J\x07".into();
+    saved["system_prompt"] = "be \x1b]52;c;SGk=\x07 nice".into();
+    saved["conversation_id"] = "c\x1b[31m".into();
+    saved["saved_at"] = "2026\x1b[5m".into();
+    std::fs::write(&file, serde_json::to_string(&saved).unwrap()).unwrap();
+
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", &state_home)
+        .args(["--resume", "evil"])
+        .stdin("/system\n/model\n/show info\n/sessions\n/load evil\n/history\n/stats\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    assert_no_controls(&out);
+    assert!(
+        out.stderr
+            .contains("Resumed 'evil': 1 turn(s) with m^[[2J^G"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("be ^[]52;c;SGk=^G nice"), "{out:?}");
+    assert!(out.stderr.contains("2026^[[5m"), "{out:?}");
+    assert!(out.stderr.contains("c^[[31m"), "{out:?}");
+}
+
+/// On a terminal, the banner names the resumed model, and the spinner waits for it: both
+/// printable (the screen's own escape sequences are the line editor's, never the file's).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_model_name_is_printable_on_the_interactive_screen() {
+    use crate::support::pty::{chatbot_command, Pty};
+    // The model exists, and takes a while: the spinner is drawn with its name.
+    let fake = FakeOllama::start_with(Options {
+        models: vec!["llama3.1:8b".into(), "m\x1b]0;pwned\x07".into()],
+        first_token_delay: Duration::from_millis(500),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("chatbot-otel/sessions");
+    // As the piped test above: saved by the binary, then edited.
+    let out = Chatbot::new()
+        .ollama(fake.url())
+        .env("XDG_STATE_HOME", home.path().to_string_lossy())
+        .stdin("hello\n/save evil\n")
+        .run()
+        .await;
+    out.assert_exit(0);
+    let file = dir.join("evil.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    saved["model"] = "m\x1b]0;pwned\x07".into();
+    std::fs::write(&file, serde_json::to_string(&saved).unwrap()).unwrap();
+
+    let url = fake.url();
+    let home_path = home.path().to_path_buf();
+    let (raw, status) = tokio::task::spawn_blocking(move || {
+        let mut command = chatbot_command(BIN, &home_path, &url);
+        command.args(["--resume", "evil"]).env("NO_COLOR", "1");
+        let mut pty = Pty::spawn(command, 100, 30);
+        let wait = Duration::from_secs(15);
+        let at = pty.expect(">>> ", wait);
+        pty.send("again\r");
+        let at = pty.expect_after(at, "waiting for m^[]0;pwned^G", wait);
+        pty.expect_after(at, ">>> ", wait);
+        pty.send("/bye\r");
+        let status = pty.wait(wait);
+        (pty.raw(), status)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0), "{raw:?}");
+    assert!(raw.contains("model m^[]0;pwned^G"), "{raw:?}");
+    assert!(!raw.contains("\x1b]0;pwned"), "{raw:?}");
+    assert!(!raw.contains('\x07'), "{raw:?}");
+}
