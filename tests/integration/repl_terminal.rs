@@ -267,10 +267,9 @@ fn ctrl_d_block_comes_back_whole_with_up_arrow() {
 /// the unfinished block look like "only its last line" in the history.
 ///
 /// rustyline reads the terminal through a buffer it drops when `readline` returns, so
-/// whatever came after the Enter in the same read is gone. Its `buffer-redux` feature
-/// keeps that buffer for the next call; with it enabled in Cargo.toml this test passes.
+/// whatever came after the Enter in the same read would be gone; its `buffer-redux`
+/// feature (enabled in Cargo.toml) keeps that buffer for the next call.
 #[test]
-#[ignore = "needs rustyline's buffer-redux feature (Cargo.toml), outside src/repl"]
 fn a_line_typed_ahead_in_a_block_is_kept() {
     let home = tempfile::tempdir().unwrap();
     let url = crate::support::closed_port_url();
