@@ -2,8 +2,8 @@
 //!
 //! This is where the process-wide decisions live: which front end runs, the exit codes
 //! (0 normal, 1 when replies or log lines could not be written, 2 invalid configuration,
-//! 128+N after signal N), and the bounded telemetry flush that keeps exit prompt whatever
-//! state the collector is in.
+//! 128+N after signal N), and the bounded telemetry flush — with the MCP servers stopped
+//! alongside it — that keeps exit prompt whatever state the collector or a server is in.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
