@@ -2,8 +2,8 @@
 //!
 //! This is where the process-wide decisions live: which front end runs, the exit codes
 //! (0 normal, 1 when replies or log lines could not be written, 2 invalid configuration,
-//! 128+N after signal N), and the bounded telemetry flush that keeps exit prompt whatever
-//! state the collector is in.
+//! 128+N after signal N), and the bounded telemetry flush — with the MCP servers stopped
+//! alongside it — that keeps exit prompt whatever state the collector or a server is in.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -195,9 +195,13 @@ pub fn run() -> ExitCode {
         chat.turns = session.turns(),
         "chatbot-otel exiting"
     );
-    if let Some(tools) = session.tools() {
-        runtime.block_on(tools.servers.shutdown(Duration::from_secs(2)));
-    }
+    // MCP servers stop (pipes closed, a server still busy killed) on the runtime's
+    // workers while this thread flushes telemetry: the exit waits for the longer of the
+    // two, not their sum.
+    let stopping = session.tools().map(|tools| {
+        let servers = tools.servers.clone();
+        runtime.spawn(async move { servers.shutdown(crate::mcp::SHUTDOWN_BUDGET).await })
+    });
     // Log lines lost to a write error (said once when it happened) fail the run too.
     let code = if code == 0 && telemetry::logs::write_failed() {
         1
@@ -205,6 +209,12 @@ pub fn run() -> ExitCode {
         code
     };
     telemetry.shutdown(FLUSH_BUDGET);
+    if let Some(stopping) = stopping {
+        // Bounded again here: no server keeps us, whatever happened to that task.
+        // (The timer is made inside `block_on`: tokio's timers need the runtime.)
+        let _ = runtime
+            .block_on(async { tokio::time::timeout(crate::mcp::SHUTDOWN_BUDGET, stopping).await });
+    }
     // Don't wait for runtime tasks (a stuck export, the signal watcher) on the way out.
     chat_runtime.shutdown_background();
     runtime.shutdown_background();

@@ -516,6 +516,6 @@ async fn check_mcp_servers(config: &Config) -> Vec<Check> {
             }
         })
         .collect();
-    servers.shutdown(Duration::from_secs(2)).await;
+    servers.shutdown(crate::mcp::SHUTDOWN_BUDGET).await;
     checks
 }

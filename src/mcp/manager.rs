@@ -31,6 +31,14 @@ use crate::telemetry::names::{attr, event, tools};
 /// `npx` run downloads the server.
 pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a server has to exit after its stdin closes before it is killed. A server
+/// exits at end-of-file in milliseconds, unless it is busy, such as in a tool call we
+/// have just cancelled; then waiting longer would only hold up the chatbot's exit.
+const STOP_GRACE: Duration = Duration::from_millis(400);
+
+/// What [`McpServers::shutdown`] is given at exit: the grace, plus time for the kill.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_millis(500);
+
 /// Where a server is in its life.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ServerState {
@@ -374,7 +382,8 @@ impl McpServers {
     }
 
     /// Stops every server: closes each pipe, so a well-behaved server exits, and kills the
-    /// child if it does not. Waits at most `budget`.
+    /// child if it has not exited after a short grace (400 ms). Waits at most `budget`
+    /// ([`SHUTDOWN_BUDGET`] leaves room for the grace and the kill).
     pub async fn shutdown(&self, budget: Duration) {
         self.shared.shutdown.send_replace(true);
         let total = self.lock().len();
@@ -557,6 +566,7 @@ async fn run_server(shared: Arc<Shared>, index: usize, config: ServerConfig, tim
                 protocol_version,
                 tools,
                 mut stderr_reader,
+                mut child,
             } = connected;
             set(Slot::Ready(Live {
                 peer,
@@ -569,13 +579,18 @@ async fn run_server(shared: Arc<Shared>, index: usize, config: ServerConfig, tim
             tokio::pin!(waiting);
             tokio::select! {
                 _ = &mut waiting => {
+                    // Its stdout closed: it exited, or soon will (else it is killed).
+                    server::stop(&mut child, STOP_GRACE).await;
                     server::drain(&mut stderr_reader).await;
                     set(Slot::Failed(server::with_stderr("exited", &tail)));
                 }
                 _ = reached(&mut shutdown, |stop| *stop) => {
+                    // The service loop closes the pipe; the server has the grace to exit.
                     cancel.cancel();
-                    // The service loop closes the pipe and reaps (or kills) the child.
-                    let _ = waiting.await;
+                    server::stop(&mut child, STOP_GRACE).await;
+                    // Its loop ends once the pipe is closed; not waited for beyond a moment
+                    // (it may still be draining replies nobody will read).
+                    let _ = tokio::time::timeout(Duration::from_millis(100), waiting).await;
                     set(Slot::Failed("shut down".into()));
                 }
             }

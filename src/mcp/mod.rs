@@ -22,6 +22,7 @@ mod telemetry;
 pub use config::{ConfigError, McpConfig, ServerConfig};
 pub use manager::{
     CallTelemetry, McpServers, ServerState, ServerStatus, ToolInfo, DEFAULT_STARTUP_TIMEOUT,
+    SHUTDOWN_BUDGET,
 };
 pub use outcome::{ToolOutcome, MAX_RESULT_BYTES};
 pub use telemetry::{execute_tool_attributes, execute_tool_span_name, McpMetrics};

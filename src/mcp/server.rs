@@ -7,6 +7,10 @@
 //!
 //! The child gets its own process group, so the Ctrl-C the user presses to cancel a turn
 //! (delivered by the terminal to the whole foreground group) does not kill the servers too.
+//!
+//! We spawn the child ourselves and hand the SDK only its pipes, so that stopping it is
+//! ours to bound ([`stop`]): the SDK's own child transport waits up to 3 s, then 3 s more
+//! after SIGTERM, and a Node server busy in a tool call outlives an exit that waited less.
 
 use std::collections::VecDeque;
 use std::process::Stdio;
@@ -15,9 +19,9 @@ use std::time::Duration;
 
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, Tool};
 use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
 use rmcp::ServiceExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 use super::config::ServerConfig;
@@ -77,6 +81,8 @@ pub(crate) struct Connected {
     pub protocol_version: Option<String>,
     pub tools: Vec<Tool>,
     pub stderr_reader: JoinHandle<()>,
+    /// The server process: [`stop`] it once the service is cancelled.
+    pub child: Child,
 }
 
 /// A server that did not start, with a one-line reason.
@@ -94,18 +100,26 @@ pub(crate) async fn connect(
     command
         .args(&config.args)
         .envs(&config.env)
-        // If we die without closing the pipe, the server must not outlive us.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // If we give up on it (a failed handshake drops it), the server must not outlive us.
         .kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
 
-    let (transport, stderr) = TokioChildProcess::builder(command)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| StartFailure {
-            reason: spawn_error(&config.command, &e),
-        })?;
-    let stderr_reader = tokio::spawn(read_stderr(stderr, tail.clone()));
+    let mut child = command.spawn().map_err(|e| StartFailure {
+        reason: spawn_error(&config.command, &e),
+    })?;
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(StartFailure {
+            reason: format!("cannot run {}: no pipes to it", config.command),
+        });
+    };
+    let stderr_reader = tokio::spawn(read_stderr(child.stderr.take(), tail.clone()));
+    // Closing the transport (the service loop does, when cancelled) drops `stdin`: the
+    // server reads end-of-file, which is how stdio MCP asks it to exit.
+    let transport = (stdout, stdin);
 
     let handshake = async {
         let client = ClientConfig::new(
@@ -136,6 +150,7 @@ pub(crate) async fn connect(
                 protocol_version,
                 tools,
                 stderr_reader,
+                child,
             })
         }
         Ok(Err(error)) => {
@@ -166,6 +181,20 @@ pub(crate) fn with_stderr(what: &str, tail: &StderrTail) -> String {
         Some(line) => format!("{what}: {line}"),
         None => what.to_string(),
     }
+}
+
+/// Waits up to `grace` for a server whose stdin has closed (or is closing) to exit, then
+/// kills it (SIGKILL: stdio MCP has nothing gentler once end-of-file went unheeded, and
+/// SIGTERM would take a `libc` call). The process is reaped either way, so no server
+/// outlives the chatbot. Only the server's own process is killed, not its process group:
+/// a wrapper's children (`npx`, `uvx`) still get end-of-file on their stdin.
+pub(crate) async fn stop(child: &mut Child, grace: Duration) {
+    if tokio::time::timeout(grace, child.wait()).await.is_ok() {
+        return;
+    }
+    let _ = child.start_kill();
+    // A killed process is gone in microseconds; the bound is for one stuck in the kernel.
+    let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
 }
 
 /// Waits (briefly) for a reader whose pipe has closed to finish.

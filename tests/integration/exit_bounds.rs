@@ -119,3 +119,84 @@ async fn sigterm_mid_turn_cancels_and_exits_143() {
 async fn sigint_mid_turn_cancels_and_exits_130() {
     signal_mid_turn("INT", 130).await;
 }
+
+/// Whether process `pid` still runs (a zombie waiting to be reaped does not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            // The state follows the parenthesised command name.
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+/// SIGTERM while an MCP server is busy in a tool call (one that does not notice its stdin
+/// closing): the chatbot exits 143 and the server is gone by then, not left running.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_tool_call_leaves_no_server_running() {
+    use serde_json::json;
+    let fake = FakeOllama::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    let config = dir.path().join("mcp.json");
+    // No OTLP endpoint for the server: it would inherit the harness's closed port and
+    // spend its start-up retrying exports.
+    let server = crate::mcp_real::traced_server(json!({
+        "TRACED_SERVER_EVENTS": events.display().to_string(),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+    }));
+    std::fs::write(
+        &config,
+        json!({ "mcpServers": { "traced": server } }).to_string(),
+    )
+    .unwrap();
+    let mut s = Chatbot::new()
+        .ollama(fake.url())
+        .args([
+            "--mcp-config",
+            &config.display().to_string(),
+            "--allow-tools",
+        ])
+        .arg("--no-telemetry")
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .await;
+    s.send("please use busy seconds=60").await;
+    // The server writes "busy PID" once the call has reached it.
+    let waiting_since = std::time::Instant::now();
+    let pid = loop {
+        let text = std::fs::read_to_string(&events).unwrap_or_default();
+        if let Some(pid) = text.lines().find_map(|l| l.strip_prefix("busy ")) {
+            break pid.trim().parse::<u32>().unwrap();
+        }
+        assert!(
+            waiting_since.elapsed() < Duration::from_secs(30),
+            "the tool call never reached the server\nstdout: {}\nstderr: {}",
+            s.stdout_now(),
+            s.stderr_now()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(running(pid));
+    s.signal("TERM");
+    let out = s.wait_exit().await;
+    eprintln!(
+        "SIGTERM during a busy tool call: signal → exit {:?}",
+        out.since_eof
+    );
+    let left = running(pid);
+    if left {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        out.code == Some(143) || out.signal == Some(15),
+        "expected exit 143\n{out:?}"
+    );
+    assert!(
+        !left,
+        "MCP server {pid} still runs after the chatbot exited\n{out:?}"
+    );
+}

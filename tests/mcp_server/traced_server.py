@@ -19,6 +19,9 @@ Tools:
                       when the client's notifications/cancelled stops it, "cancelled" as
                       lines of the file named by $TRACED_SERVER_EVENTS
   crash()             exits the process mid-call, for the "server crashed" path
+  busy(seconds)       blocks for that long without yielding, as a CPU-bound tool would: the
+                      process neither notices end-of-file on stdin nor exits meanwhile;
+                      writes "busy PID" to $TRACED_SERVER_EVENTS first
 
 Run: python3 tests/mcp_server/traced_server.py (stdio). Nothing but JSON-RPC goes to stdout.
 """
@@ -26,6 +29,7 @@ Run: python3 tests/mcp_server/traced_server.py (stdio). Nothing but JSON-RPC goe
 import asyncio
 import os
 import sys
+import time
 
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -81,6 +85,13 @@ def note(event: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(event + "\n")
+
+
+@server.tool(description="Block for the given number of seconds.")
+def busy(seconds: float) -> str:
+    note(f"busy {os.getpid()}")
+    time.sleep(seconds)
+    return f"was busy {seconds} s"
 
 
 @server.tool(description="Exit the server process in the middle of the call.")
