@@ -2,8 +2,10 @@
 //! `@modelcontextprotocol/server-everything` (npm), and our own `tests/mcp_server/
 //! traced_server.py` (the official Python SDK plus the OpenTelemetry Python SDK).
 //!
-//! `scripts/mcp/install.sh` installs them into `.mcp/` (or `$CHATBOT_MCP_DIR`). A test
-//! whose server is missing FAILS and says to run it: a skipped test proves nothing.
+//! `scripts/mcp/install.sh` installs them into `.mcp/` (or `$CHATBOT_MCP_DIR`); the first
+//! test that needs a server runs it, once per test run (well under a second when they are
+//! already there), so `cargo test --workspace` works on a fresh clone. A server still
+//! missing after that FAILS the test and says why: a skipped test proves nothing.
 //! Run this group alone with `cargo test --test integration mcp_real::`.
 //!
 //! Our side's spans go to the SDK's in-memory exporter; the traced server's spans cross a
@@ -42,14 +44,35 @@ fn mcp_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".mcp"))
 }
 
+/// Runs `scripts/mcp/install.sh` once for the whole test binary; its output goes to the
+/// test's captured output, its failure into the assertion message of `installed`.
+fn ensure_installed() -> &'static Result<(), String> {
+    static INSTALL: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    INSTALL.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mcp/install.sh");
+        match std::process::Command::new("bash").arg(&script).output() {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(format!(
+                "{} failed ({}): {}",
+                script.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => Err(format!("cannot run {}: {e}", script.display())),
+        }
+    })
+}
+
 /// `relative` under the install directory; fails the test when it is not installed.
 fn installed(relative: &str) -> String {
+    let installing = ensure_installed();
     let path = mcp_dir().join(relative);
     assert!(
         path.exists(),
-        "{} is missing: run scripts/mcp/install.sh (it installs the real MCP servers these \
-         tests use into .mcp/, or into $CHATBOT_MCP_DIR)",
-        path.display()
+        "{} is missing ({:?}): scripts/mcp/install.sh installs the real MCP servers these \
+         tests use into .mcp/, or into $CHATBOT_MCP_DIR",
+        path.display(),
+        installing
     );
     path.display().to_string()
 }
