@@ -157,9 +157,10 @@ async fn escape_sequences_in_a_reply_are_shown_not_obeyed() {
     assert_eq!(pty.wait(WAIT).code(), Some(0));
 }
 
-/// At a terminal every tool call is asked about: `y` runs it, `n` tells the model no.
-#[tokio::test(flavor = "multi_thread")]
-async fn tool_calls_are_asked_about_at_the_terminal() {
+/// The chatbot at a terminal with the real `mcp-server-time` configured, against a fake
+/// Ollama that calls the tool a prompt names. Returns the fake (for its requests), the
+/// HOME directory (for the log) and the terminal.
+async fn with_time_server() -> (fake_ollama::FakeOllama, tempfile::TempDir, Pty) {
     let fake = fake_ollama::FakeOllama::start().await;
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("mcp.json");
@@ -170,7 +171,14 @@ async fn tool_calls_are_asked_about_at_the_terminal() {
     .unwrap();
     let mut command = chatbot_command(BIN, home.path(), &fake.url());
     command.arg("--mcp-config").arg(&config);
-    let mut pty = Pty::spawn(command, 140, 30);
+    let pty = Pty::spawn(command, 140, 30);
+    (fake, home, pty)
+}
+
+/// At a terminal every tool call is asked about: `y` runs it, `n` tells the model no.
+#[tokio::test(flavor = "multi_thread")]
+async fn tool_calls_are_asked_about_at_the_terminal() {
+    let (fake, _home, mut pty) = with_time_server().await;
     let at = pty.expect(">>> ", WAIT);
     pty.send("use get_current_time timezone=UTC\r");
     let at = pty.expect_after(
@@ -200,17 +208,7 @@ async fn tool_calls_are_asked_about_at_the_terminal() {
 /// ran, the turn is recorded as cancelled, and the next turn sends none of it.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_at_the_tool_question_cancels_the_turn() {
-    let fake = fake_ollama::FakeOllama::start().await;
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("mcp.json");
-    std::fs::write(
-        &config,
-        serde_json::json!({ "mcpServers": { "time": crate::mcp_real::time_server() } }).to_string(),
-    )
-    .unwrap();
-    let mut command = chatbot_command(BIN, home.path(), &fake.url());
-    command.arg("--mcp-config").arg(&config);
-    let mut pty = Pty::spawn(command, 140, 30);
+    let (fake, _home, mut pty) = with_time_server().await;
     let at = pty.expect(">>> ", WAIT);
     pty.send("use get_current_time timezone=UTC\r");
     let at = pty.expect_after(at, "[a]lways this tool", WAIT);
@@ -243,17 +241,7 @@ async fn ctrl_c_at_the_tool_question_cancels_the_turn() {
 async fn sigterm_at_the_tool_question_exits_and_restores_the_terminal() {
     use rustix::termios::LocalModes;
     use std::os::fd::BorrowedFd;
-    let fake = fake_ollama::FakeOllama::start().await;
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("mcp.json");
-    std::fs::write(
-        &config,
-        serde_json::json!({ "mcpServers": { "time": crate::mcp_real::time_server() } }).to_string(),
-    )
-    .unwrap();
-    let mut command = chatbot_command(BIN, home.path(), &fake.url());
-    command.arg("--mcp-config").arg(&config);
-    let mut pty = Pty::spawn(command, 140, 30);
+    let (_fake, home, mut pty) = with_time_server().await;
     let at = pty.expect(">>> ", WAIT);
     pty.send("use get_current_time timezone=UTC\r");
     pty.expect_after(at, "[a]lways this tool", WAIT);
